@@ -53,4 +53,3 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request, allowed bool
 	hd.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
 }
-
