@@ -94,12 +94,18 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// ContextReadCloser is Context for a ReadCloser; Close closes rc.
+// ContextReadCloser is Context for a ReadCloser; Close closes rc. When rc is
+// also an io.Seeker the result is one too, so http.ServeContent can serve
+// ranges from it.
 func ContextReadCloser(ctx context.Context, rc io.ReadCloser) io.ReadCloser {
 	if ctx.Done() == nil {
 		return rc
 	}
-	return &ctxReadCloser{ctxReader{ctx: ctx, r: rc}, rc}
+	c := ctxReadCloser{ctxReader{ctx: ctx, r: rc}, rc}
+	if s, ok := rc.(io.Seeker); ok {
+		return &ctxReadSeekCloser{c, s}
+	}
+	return &c
 }
 
 type ctxReadCloser struct {
@@ -108,6 +114,13 @@ type ctxReadCloser struct {
 }
 
 func (c *ctxReadCloser) Close() error { return c.c.Close() }
+
+type ctxReadSeekCloser struct {
+	ctxReadCloser
+	s io.Seeker
+}
+
+func (c *ctxReadSeekCloser) Seek(off int64, whence int) (int64, error) { return c.s.Seek(off, whence) }
 
 // SizeOf returns the number of bytes left in r when r can tell without being
 // read: a Len() method (bytes.Reader, strings.Reader, bytes.Buffer) or a
