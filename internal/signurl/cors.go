@@ -26,9 +26,14 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request, allowed bool) {
+	refuse := func(msg string) {
+		w.Header().Del("Access-Control-Allow-Origin")
+		w.Header().Del("Access-Control-Expose-Headers")
+		http.Error(w, "forbidden: "+msg, http.StatusForbidden)
+	}
 	method := r.Header.Get("Access-Control-Request-Method")
 	if !allowed || (method != http.MethodGet && method != http.MethodHead && method != http.MethodPut) {
-		http.Error(w, "forbidden: origin or method not allowed", http.StatusForbidden)
+		refuse("origin or method not allowed")
 		return
 	}
 	var headers []string
@@ -39,7 +44,7 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request, allowed bool
 				continue
 			}
 			if !corsAllowHeaders[name] {
-				http.Error(w, "forbidden: header not allowed", http.StatusForbidden)
+				refuse("header not allowed")
 				return
 			}
 			headers = append(headers, name)
