@@ -1,0 +1,40 @@
+# Kite's build entry points. `make test` is what CI runs (through .ci/run).
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/.bin
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+FUZZTIME ?= 1m
+
+.PHONY: test vet lint unit fuzz bench tools clean
+
+## test: go vet, staticcheck, then go test -race ./... (see scripts/test.sh)
+test: vet lint
+	./scripts/test.sh
+
+vet:
+	$(GO) vet ./...
+
+lint: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+# Pinned tools are built once into the git-ignored .bin and reused.
+$(STATICCHECK):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/staticcheck $@
+
+tools: $(STATICCHECK)
+
+## fuzz: each fuzz target for FUZZTIME (default 1m)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentKey$$' -fuzztime $(FUZZTIME) ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) ./local
+
+## bench: the go test benchmarks of the embedded drivers
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./memory ./local
+
+clean:
+	rm -rf $(BIN)
