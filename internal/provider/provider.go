@@ -1,0 +1,68 @@
+// Package provider holds what the cloud drivers (minio, s3, gcs) share: the
+// mapping of a provider's HTTP status and error code to Kite's sentinels, and
+// the parsing of a public endpoint.
+package provider
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/kitehq/kite/backend"
+)
+
+// KindOf returns the sentinel matching a provider error with HTTP status and
+// error code (S3's Code, such as "NoSuchKey"; "" when unknown), or nil when
+// none applies. The code wins over the status where both speak.
+func KindOf(status int, code string) error {
+	switch code {
+	case "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchUpload", "NoSuchVersion":
+		return backend.ErrNotFound
+	case "PreconditionFailed", "ConditionalRequestConflict":
+		return backend.ErrPrecondition
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+		"AllAccessDisabled", "AccountProblem", "InvalidSecurity", "RequestTimeTooSkewed":
+		return backend.ErrPermission
+	case "InvalidRange", "InvalidArgument", "EntityTooLarge", "EntityTooSmall", "KeyTooLongError",
+		"MetadataTooLarge", "InvalidBucketName", "IncompleteBody", "BadDigest", "InvalidDigest":
+		return backend.ErrInvalidArgument
+	case "NotImplemented", "XNotImplemented":
+		return backend.ErrUnsupported
+	}
+	switch status {
+	case http.StatusNotFound:
+		return backend.ErrNotFound
+	case http.StatusPreconditionFailed:
+		return backend.ErrPrecondition
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return backend.ErrPermission
+	case http.StatusRequestedRangeNotSatisfiable:
+		return backend.ErrInvalidArgument
+	case http.StatusNotImplemented:
+		return backend.ErrUnsupported
+	}
+	return nil
+}
+
+// ParseEndpoint parses an endpoint given as a URL ("https://files.example.com",
+// "http://127.0.0.1:9000") or as host[:port], which takes the scheme of secure.
+// It returns the scheme and host; a path, query, fragment or user information
+// is an error.
+func ParseEndpoint(s string, secure bool) (*url.URL, error) {
+	if s == "" {
+		return nil, backend.Errorf(backend.ErrInvalidArgument, "empty endpoint")
+	}
+	if !strings.Contains(s, "://") {
+		scheme := "http"
+		if secure {
+			scheme = "https"
+		}
+		s = scheme + "://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, backend.Errorf(backend.ErrInvalidArgument, "endpoint: want http(s)://host[:port] or host[:port]")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}

@@ -1,0 +1,57 @@
+package provider
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kitehq/kite/backend"
+)
+
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		code   string
+		want   error
+	}{
+		{404, "", backend.ErrNotFound},
+		{404, "NoSuchKey", backend.ErrNotFound},
+		{400, "NoSuchBucket", backend.ErrNotFound},
+		{412, "PreconditionFailed", backend.ErrPrecondition},
+		{409, "ConditionalRequestConflict", backend.ErrPrecondition},
+		{403, "", backend.ErrPermission},
+		{403, "SignatureDoesNotMatch", backend.ErrPermission},
+		{400, "InvalidAccessKeyId", backend.ErrPermission},
+		{416, "", backend.ErrInvalidArgument},
+		{501, "", backend.ErrUnsupported},
+		{500, "InternalError", nil},
+		{503, "SlowDown", nil},
+	}
+	for _, tt := range tests {
+		got := KindOf(tt.status, tt.code)
+		assert.True(t, errors.Is(got, tt.want) && (got == nil) == (tt.want == nil), "%d %s: got %v want %v", tt.status, tt.code, got, tt.want)
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"localhost:9000":            "http://localhost:9000",
+		"https://files.example.com": "https://files.example.com",
+		"http://127.0.0.1:9000/":    "http://127.0.0.1:9000",
+	} {
+		u, err := ParseEndpoint(in, false)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, u.String())
+	}
+	u, err := ParseEndpoint("files.example.com", true)
+	require.NoError(t, err)
+	assert.Equal(t, "https://files.example.com", u.String())
+	for _, bad := range []string{"", "ftp://h", "http://h/path", "http://u:p@h", "http://h?x=1", "http://"} {
+		_, err := ParseEndpoint(bad, false)
+		assert.ErrorIs(t, err, backend.ErrInvalidArgument, bad)
+	}
+}
