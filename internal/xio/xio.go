@@ -20,8 +20,10 @@ var (
 
 // Exact returns a reader that yields exactly size bytes of r and fails with
 // ErrShortBody when r ends early or ErrLongBody when r has more. The check for
-// "more" reads one byte past size, so the error arrives before the final EOF:
-// a writer that stops at the first error never commits a wrong-length object.
+// "more" probes r for one byte as soon as size bytes have been read, so the
+// error arrives with the last bytes: a consumer that reads exactly size bytes
+// and never asks for EOF (an SDK uploading a declared length) still sees it
+// before it commits.
 func Exact(r io.Reader, size int64) io.Reader {
 	return &exact{r: r, left: size}
 }
@@ -37,40 +39,43 @@ func (e *exact) Read(p []byte) (int, error) {
 		return 0, e.err
 	}
 	if e.left == 0 {
-		// Probe for extra bytes before reporting EOF.
-		var one [1]byte
-		for {
-			n, err := e.r.Read(one[:])
-			if n > 0 {
-				e.err = ErrLongBody
-				return 0, e.err
-			}
-			if err == io.EOF {
-				e.err = io.EOF
-				return 0, io.EOF
-			}
-			if err != nil {
-				e.err = err
-				return 0, err
-			}
-		}
+		e.err = e.probe()
+		return 0, e.err
 	}
 	if int64(len(p)) > e.left {
 		p = p[:e.left]
 	}
 	n, err := e.r.Read(p)
 	e.left -= int64(n)
-	if err == io.EOF {
-		if e.left > 0 {
-			e.err = ErrShortBody
-			return n, e.err
-		}
-		err = nil // the probe above reports EOF
-	}
-	if err != nil {
+	switch {
+	case err == io.EOF && e.left > 0:
+		e.err = ErrShortBody
+		return n, e.err
+	case err != nil && err != io.EOF:
 		e.err = err
+		return n, err
+	case e.left == 0:
+		e.err = e.probe()
+		if e.err == io.EOF {
+			return n, nil // EOF on the next call
+		}
+		return n, e.err
 	}
-	return n, err
+	return n, nil
+}
+
+// probe reads one more byte: io.EOF when r is done, ErrLongBody when it is not.
+func (e *exact) probe() error {
+	var one [1]byte
+	for {
+		n, err := e.r.Read(one[:])
+		if n > 0 {
+			return ErrLongBody
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Context returns a reader that fails with ctx.Err() once ctx is done, checked
