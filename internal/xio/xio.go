@@ -20,10 +20,10 @@ var (
 
 // Exact returns a reader that yields exactly size bytes of r and fails with
 // ErrShortBody when r ends early or ErrLongBody when r has more. The check for
-// "more" probes r for one byte as soon as size bytes have been read, so the
-// error arrives with the last bytes: a consumer that reads exactly size bytes
-// and never asks for EOF (an SDK uploading a declared length) still sees it
-// before it commits.
+// "more" probes r for one byte as soon as size bytes have been read and then
+// fails the Read that would have delivered the last bytes: a consumer that
+// reads exactly size bytes and never asks for EOF (an SDK uploading a
+// declared length with io.ReadFull) still sees the error before it commits.
 func Exact(r io.Reader, size int64) io.Reader {
 	return &exact{r: r, left: size}
 }
@@ -59,7 +59,9 @@ func (e *exact) Read(p []byte) (int, error) {
 		if e.err == io.EOF {
 			return n, nil // EOF on the next call
 		}
-		return n, e.err
+		// Withhold the last bytes: io.ReadFull drops an error that comes
+		// with the bytes it asked for.
+		return 0, e.err
 	}
 	return n, nil
 }
