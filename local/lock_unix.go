@@ -1,0 +1,34 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package local
+
+import (
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive flock on f, waiting for it. The lock belongs to
+// the open file description, so it excludes other goroutines of this process
+// as well as other processes; closing f releases it.
+func lockFile(f *os.File) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	err = sc.Control(func(fd uintptr) {
+		for {
+			lerr = syscall.Flock(int(fd), syscall.LOCK_EX)
+			if lerr != syscall.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if lerr != nil {
+		return &os.SyscallError{Syscall: "flock", Err: lerr}
+	}
+	return nil
+}
