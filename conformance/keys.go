@@ -1,0 +1,96 @@
+package conformance
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// trickyKeys are valid keys that drivers get wrong: URL and shell
+// metacharacters, percent signs that must not be decoded, names that look
+// like a driver's own temporary or metadata files, a key that is also the
+// parent "directory" of another, case and Unicode normalisation twins, and
+// the length limits. Every check that stores keys uses them.
+var trickyKeys = []string{
+	"a",
+	"a/b",
+	"a-c",
+	"a0",
+	"a b",
+	" lead",
+	"trail ",
+	"100%",
+	"%00",
+	"%2e%2e",
+	"a%2Fb",
+	"x+y",
+	"q?a=1#f",
+	"ü/日本",
+	"caf\u00e9",  // NFC
+	"cafe\u0301", // NFD: another key, byte for byte
+	"Case",
+	"case",
+	".hidden",
+	"x.tmp",
+	"x.attrs",
+	"dir/.kite",
+	".kite",
+	"...",
+	"end.",
+	"~tilde",
+	"semi;colon",
+	"amp&er=sand",
+	`quote"s'`,
+	"star*",
+	"<angle>",
+	"emoji😀",
+	"long/" + strings.Repeat("日", 85), // a 255-byte last segment of 3-byte runes
+	key1024,
+	"deep/a/b/c/d/e/f/g",
+}
+
+// key1024 is a key of exactly 1024 bytes, of 255-byte segments where they fit.
+var key1024 = strings.Repeat("1", 255) + "/" + strings.Repeat("2", 255) + "/" +
+	strings.Repeat("3", 255) + "/" + strings.Repeat("4", 254) + "/5"
+
+// invalidKeys break the key rules; every method must refuse them with
+// ErrInvalidKey before any I/O.
+var invalidKeys = []string{
+	"",
+	"/",
+	"/a",
+	"a/",
+	"a//b",
+	".",
+	"..",
+	"./a",
+	"a/.",
+	"a/./b",
+	"a/../b",
+	"../a",
+	`a\b`,
+	"a\x00b",
+	"a\nb",
+	"a\tb",
+	"a\x1fb",
+	"a\x7fb",
+	"a\u0085b", // C1
+	"a\u009fb", // C1
+	"\xff",
+	"a\xed\xa0\x80b", // an encoded surrogate half
+	"\xc0\xaf",       // an overlong "/"
+	strings.Repeat("k", 1025),
+	"seg/" + strings.Repeat("s", 256),
+}
+
+// kq quotes a key for a failure message, shortening a long one.
+func kq(key string) string {
+	if len(key) <= 48 {
+		return fmt.Sprintf("%q", key)
+	}
+	cut := 24
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q…(%d bytes)", key[:cut], len(key))
+}
