@@ -44,7 +44,8 @@ type T interface {
 // what its store cannot honour.
 type Harness struct {
 	// New returns a new, empty backend for one check. Checks run in parallel,
-	// each with its own backend; the suite closes it in t.Cleanup. New may
+	// each with its own backend; the suite closes it in t.Cleanup (the Close
+	// check closes it itself, once). New may
 	// register its own cleanups (a bucket to remove, a server to stop) and
 	// call t.Fatal or t.Skip.
 	New func(t T) backend.Backend
