@@ -91,3 +91,16 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// openDir opens directory name of r as a Root. os.Root reports a name that is
+// not a directory with an error of its own; openDir reports ENOTDIR instead,
+// so that isMissing sees it (a key below a file is a key that does not exist).
+func openDir(r *os.Root, name string) (*os.Root, error) {
+	d, err := r.OpenRoot(name)
+	if err != nil && !isMissing(err) {
+		if fi, serr := r.Lstat(name); serr == nil && !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0 {
+			return nil, &fs.PathError{Op: "openat", Path: name, Err: syscall.ENOTDIR}
+		}
+	}
+	return d, err
+}

@@ -79,7 +79,7 @@ func (l *lister) run(root *os.Root) error {
 	if backend.ValidateKey(start) != nil {
 		return nil // no valid key has this prefix
 	}
-	sub, err := root.OpenRoot(start)
+	sub, err := openDir(root, start)
 	if err != nil {
 		if isMissing(err) {
 			return nil
@@ -118,7 +118,7 @@ func (l *lister) walk(dir *os.Root, p string) error {
 				}
 				continue
 			}
-			sub, err := dir.OpenRoot(e.name)
+			sub, err := openDir(dir, e.name)
 			if err != nil {
 				if isMissing(err) {
 					continue // removed by a Delete meanwhile
@@ -236,7 +236,7 @@ func (l *lister) hasObject(parent *os.Root, name, dp string) (bool, error) {
 	if err := l.ctx.Err(); err != nil {
 		return false, err
 	}
-	dir, err := parent.OpenRoot(name)
+	dir, err := openDir(parent, name)
 	if err != nil {
 		if isMissing(err) {
 			return false, nil

@@ -266,15 +266,18 @@ func (b *Backend) store(ctx context.Context, key string, a *attrs, fill func(*os
 	if err != nil {
 		return nil, err
 	}
-	f, tmp, err := b.createTemp(dir)
+	// Every step works in dir opened once as a Root: one path walk per
+	// write instead of one per system call.
+	d, f, tmp, err := b.createTemp(dir)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
 	committed := false
 	defer func() {
 		if !committed {
 			f.Close()
-			b.root.Remove(tmp)
+			d.Remove(tmp)
 		}
 	}()
 	size, err := fill(f)
@@ -293,12 +296,12 @@ func (b *Backend) store(ctx context.Context, key string, a *attrs, fill func(*os
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := b.commit(ctx, tmp, joinPath(dir, name), mode); err != nil {
+	if err := commit(ctx, d, tmp, name, mode); err != nil {
 		return nil, err
 	}
 	committed = true
 	if !b.nosync {
-		if err := b.syncDir(dir); err != nil {
+		if err := syncDir(d, "."); err != nil {
 			return nil, err
 		}
 	}
@@ -318,29 +321,36 @@ func (a *attrs) object(size int64) *backend.Object {
 }
 
 // createTemp creates a new temporary file in dir, creating dir when missing.
-// It returns the file and its path relative to the root.
-func (b *Backend) createTemp(dir string) (*os.File, string, error) {
+// It returns dir opened as a Root, the file and its name in dir.
+func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 	for attempt := 0; ; attempt++ {
-		tmp := joinPath(dir, randomName(tempPrefix))
-		f, err := b.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+		d, err := openDir(b.root, dir)
 		if err == nil {
-			return f, tmp, nil
+			tmp := randomName(tempPrefix)
+			var f *os.File
+			f, err = d.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+			if err == nil {
+				return d, f, tmp, nil
+			}
+			d.Close()
 		}
 		if attempt >= mkdirAttempts {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		switch {
 		case errors.Is(err, fs.ErrExist):
 			continue // a random name taken: try another
 		case !errors.Is(err, fs.ErrNotExist) || dir == ".":
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		// The directory is missing, never made or just removed by a Delete
-		// cleaning up empty parents: (re)make it and try again.
-		// MkdirAll itself fails with ENOENT when a parent it just made is
-		// removed: that is the same race, so retry it too.
-		if err := b.mkdirAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, "", err
+		// cleaning up empty parents (creating in a removed directory also
+		// fails with ENOENT): (re)make it and try again. MkdirAll itself
+		// fails with ENOENT when a parent it just made is removed, or EEXIST
+		// when one it found is removed before it can use it: that is the
+		// same race, so retry it too.
+		if err := b.mkdirAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
+			return nil, nil, "", err
 		}
 	}
 }
@@ -355,7 +365,7 @@ func (b *Backend) mkdirAll(dir string) error {
 		return nil
 	}
 	for d := path.Dir(dir); ; d = path.Dir(d) {
-		if err := b.syncDir(d); err != nil {
+		if err := syncDir(b.root, d); err != nil {
 			return err
 		}
 		if d == "." {
@@ -364,9 +374,9 @@ func (b *Backend) mkdirAll(dir string) error {
 	}
 }
 
-// syncDir fsyncs a directory, making the renames and links in it durable.
-func (b *Backend) syncDir(dir string) error {
-	d, err := b.root.Open(dir)
+// syncDir fsyncs directory name of r, making the renames and links in it durable.
+func syncDir(r *os.Root, name string) error {
+	d, err := r.Open(name)
 	if err != nil {
 		return err
 	}
@@ -377,7 +387,8 @@ func (b *Backend) syncDir(dir string) error {
 	return err
 }
 
-// commit moves the finished temporary file tmp to target under mode.
+// commit moves the finished temporary file tmp in directory d to target
+// (a name in d) under mode.
 //
 // IfNotExists links tmp to target: link refuses to replace, atomically, also
 // against other processes. Every other replacement (IfMatch, plain Put,
@@ -386,23 +397,23 @@ func (b *Backend) syncDir(dir string) error {
 // replace it: an IfMatch check and its rename cannot be split by another
 // write. Creating where nothing exists is also a link, so that it cannot
 // slip between another writer's check and rename either.
-func (b *Backend) commit(ctx context.Context, tmp, target string, mode commitMode) error {
+func commit(ctx context.Context, d *os.Root, tmp, target string, mode commitMode) error {
 	if mode.ifNotExists {
-		err := b.root.Link(tmp, target)
+		err := d.Link(tmp, target)
 		if err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				return backend.Errorf(backend.ErrExists, "object already exists")
 			}
 			return err
 		}
-		b.root.Remove(tmp)
+		d.Remove(tmp)
 		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		cur, err := b.lockCurrent(target)
+		cur, err := lockCurrent(d, target)
 		if err != nil {
 			return err
 		}
@@ -410,14 +421,14 @@ func (b *Backend) commit(ctx context.Context, tmp, target string, mode commitMod
 			if mode.ifMatch != "" {
 				return backend.Errorf(backend.ErrPrecondition, "precondition failed: object does not exist")
 			}
-			err := b.root.Link(tmp, target)
+			err := d.Link(tmp, target)
 			if errors.Is(err, fs.ErrExist) {
 				continue // created meanwhile: replace it under its lock
 			}
 			if err != nil {
 				return err
 			}
-			b.root.Remove(tmp)
+			d.Remove(tmp)
 			return nil
 		}
 		if mode.ifMatch != "" {
@@ -435,19 +446,19 @@ func (b *Backend) commit(ctx context.Context, tmp, target string, mode commitMod
 				return backend.Errorf(backend.ErrPrecondition, "precondition failed: ETag does not match")
 			}
 		}
-		err = b.root.Rename(tmp, target)
+		err = d.Rename(tmp, target)
 		cur.Close() // releases the lock, after the rename
 		return err
 	}
 }
 
-// lockCurrent opens and flocks the file at target and returns it once it is
+// lockCurrent opens and flocks the file at target in d and returns it once it is
 // sure the file is still the one at target (not replaced or removed while it
 // waited for the lock). It returns nil and no error when there is no file at
 // target. Closing the file releases the lock.
-func (b *Backend) lockCurrent(target string) (*os.File, error) {
+func lockCurrent(d *os.Root, target string) (*os.File, error) {
 	for {
-		f, err := b.root.Open(target)
+		f, err := d.Open(target)
 		if err != nil {
 			if isMissing(err) {
 				return nil, nil
@@ -465,7 +476,7 @@ func (b *Backend) lockCurrent(target string) (*os.File, error) {
 		}
 		// Stat, not Lstat, matches what Open followed (a symbolic link
 		// inside the root), so the check cannot fail forever.
-		now, err := b.root.Stat(target)
+		now, err := d.Stat(target)
 		if err != nil {
 			f.Close()
 			if isMissing(err) {
@@ -654,23 +665,17 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 	if err := b.ready(ctx); err != nil {
 		return wrap("Delete", key, err)
 	}
-	target := joinPath(dir, name)
-	cur, err := b.lockCurrent(target)
+	d, err := openDir(b.root, dir)
+	if err != nil {
+		if isMissing(err) {
+			return nil
+		}
+		return wrap("Delete", key, err)
+	}
+	err = b.remove(d, name)
+	d.Close()
 	if err != nil {
 		return wrap("Delete", key, err)
-	}
-	if cur == nil {
-		return nil
-	}
-	err = b.root.Remove(target)
-	cur.Close()
-	if err != nil && !isMissing(err) {
-		return wrap("Delete", key, err)
-	}
-	if !b.nosync {
-		if err := b.syncDir(dir); err != nil && !isMissing(err) {
-			return wrap("Delete", key, err)
-		}
 	}
 	// Best effort: the first directory that is not empty (or is being
 	// written into) stops the climb. A Put racing with this recreates it.
@@ -678,6 +683,26 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 		if b.root.Remove(d) != nil {
 			break
 		}
+	}
+	return nil
+}
+
+// remove removes the object file name from d under its lock.
+func (b *Backend) remove(d *os.Root, name string) error {
+	cur, err := lockCurrent(d, name)
+	if err != nil || cur == nil {
+		return err
+	}
+	err = d.Remove(name)
+	cur.Close()
+	if err != nil {
+		if isMissing(err) {
+			return nil
+		}
+		return err
+	}
+	if !b.nosync {
+		return syncDir(d, ".")
 	}
 	return nil
 }
