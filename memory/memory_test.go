@@ -103,8 +103,8 @@ func TestOpenURL(t *testing.T) {
 		{"mem://", nil},
 		{"mem://?base_url=http://127.0.0.1:1/files/&secret=" + secret, nil},
 		{"mem://?base_url=http://127.0.0.1:1/files/&secret=" + secret + "&cors_origins=http://a.test,https://b.test&max_upload_size=10MiB", nil},
-		{"mem://?bsae_url=x", backend.ErrInvalidArgument},                              // typo
-		{"mem://?base_url=http://127.0.0.1:1/", backend.ErrInvalidArgument},            // no secret
+		{"mem://?bsae_url=x", backend.ErrInvalidArgument},                                // typo
+		{"mem://?base_url=http://127.0.0.1:1/", backend.ErrInvalidArgument},              // no secret
 		{"mem://?base_url=http://127.0.0.1:1/&secret=short", backend.ErrInvalidArgument}, // short secret
 		{"mem://host", backend.ErrInvalidArgument},
 	}
