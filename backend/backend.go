@@ -58,7 +58,9 @@ type Object struct {
 	ContentType string
 	// ETag identifies this version of the object's content. It is opaque,
 	// without the surrounding quotes of the HTTP header, and changes whenever
-	// the object is written. Pass it back as PutOptions.IfMatch.
+	// the content changes; some stores (S3's MD5 ETags) keep it when the same
+	// bytes are written again, others (local, memory, GCS generations) change
+	// it on every write. Pass it back as PutOptions.IfMatch.
 	ETag         string
 	LastModified time.Time
 	// Metadata holds user metadata: lower-case keys of [a-z0-9-], printable
