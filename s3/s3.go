@@ -72,18 +72,24 @@ import (
 
 const driver = "s3"
 
-// Part size limits of S3 multipart uploads.
+// Part sizes of multipart uploads: S3's limits and the default.
 const (
 	DefaultPartSize = 16 << 20
 	MinPartSize     = 5 << 20
 	MaxPartSize     = 5 << 30
-	// DefaultConcurrency is how many parts of one upload are sent at once.
-	// An upload of unknown size holds about Concurrency+2 parts in memory.
-	DefaultConcurrency = 2
+)
 
+// DefaultConcurrency is how many parts of one upload are sent at once. An
+// upload of unknown size holds about Concurrency+3 parts in memory (the
+// transfer manager's pool and the first part): 84.5 MiB peak RSS was measured
+// for 1 GiB with 16 MiB parts.
+const DefaultConcurrency = 2
+
+const (
 	maxParts       = 10000
 	maxCopyObject  = 5 << 30   // the largest CopyObject; larger goes UploadPartCopy
 	copyPartSize   = 512 << 20 // UploadPartCopy range
+	copyAttempts   = 3         // Copy retries of a source that keeps changing
 	defaultRegion  = "us-east-1"
 	abortTimeout   = 30 * time.Second
 	defaultMaxKeys = 1000
@@ -271,7 +277,7 @@ func wrap(op, key string, err error) error {
 
 // kindOf returns the sentinel of a provider error, by its code and, for the
 // bodiless answers to HEAD, by its HTTP status.
-func kindOf(err error) (kind error, code string) {
+func kindOf(err error) (code string, kind error) {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code = ae.ErrorCode()
@@ -283,9 +289,9 @@ func kindOf(err error) (kind error, code string) {
 	}
 	if code == "XAdminUserNotFound" {
 		// versitygw's answer to an unknown access key, with status 404.
-		return backend.ErrPermission, code
+		return code, backend.ErrPermission
 	}
-	return provider.KindOf(status, code), code
+	return code, provider.KindOf(status, code)
 }
 
 // fail wraps err of op on key: the context's error when ctx is done, else the
@@ -294,7 +300,7 @@ func (b *Backend) fail(ctx context.Context, op, key string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return wrap(op, key, cerr)
 	}
-	if kind, _ := kindOf(err); kind != nil {
+	if _, kind := kindOf(err); kind != nil {
 		return wrap(op, key, backend.Mark(kind, err))
 	}
 	return wrap(op, key, err)
@@ -346,7 +352,9 @@ func cloneMeta(m map[string]string) map[string]string {
 	return out
 }
 
-// Put stores r under key. See the package documentation for how.
+// Put stores r under key, as one PutObject or a multipart upload (see the
+// package documentation). A failed or cancelled multipart upload is aborted.
+// The returned Object has no LastModified: S3 does not report it on upload.
 func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
 	if err := backend.CheckPut(key, r, opts); err != nil {
 		return nil, wrap("Put", key, err)
@@ -433,7 +441,7 @@ func (b *Backend) putFail(ctx context.Context, key string, opts backend.PutOptio
 	if cerr := ctx.Err(); cerr != nil {
 		return wrap("Put", key, cerr)
 	}
-	kind, code := kindOf(err)
+	code, kind := kindOf(err)
 	switch {
 	case kind == nil && errors.Is(err, backend.ErrInvalidArgument):
 		// xio's size errors, surfacing through the SDK.
@@ -518,7 +526,7 @@ func (b *Backend) Get(ctx context.Context, key string, opts backend.GetOptions) 
 	if err != nil && in.Range != nil && opts.Offset == 0 {
 		// A range starting at 0 is unsatisfiable only on an empty object,
 		// which the contract reads as empty.
-		if kind, _ := kindOf(err); kind == backend.ErrInvalidArgument {
+		if _, kind := kindOf(err); kind == backend.ErrInvalidArgument {
 			in.Range = nil
 			out, err = b.client.GetObject(ctx, in)
 		}
@@ -581,7 +589,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 	}
 	_, err := b.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &b.bucket, Key: &key})
 	if err != nil {
-		if _, code := kindOf(err); code == "NoSuchKey" && ctx.Err() == nil {
+		if code, _ := kindOf(err); code == "NoSuchKey" && ctx.Err() == nil {
 			return nil
 		}
 		return b.fail(ctx, "Delete", key, err)
@@ -615,6 +623,9 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 		if pageSize == 0 || pageSize > defaultMaxKeys {
 			pageSize = defaultMaxKeys
 		}
+		// MinIO ends a listing after its first page (IsTruncated false)
+		// when max-keys is 1 and the prefix is itself a key; 2 is safe.
+		pageSize = max(pageSize, 2)
 		in.MaxKeys = aws.Int32(int32(pageSize))
 		pages := awss3.NewListObjectsV2Paginator(b.client, in)
 		for pages.HasMorePages() {
@@ -701,7 +712,7 @@ func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, e
 		if err == nil {
 			return obj, nil
 		}
-		kind, _ := kindOf(err)
+		_, kind := kindOf(err)
 		switch {
 		case ctx.Err() != nil:
 			return nil, wrap("Copy", dst, ctx.Err())
@@ -715,11 +726,8 @@ func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, e
 	}
 }
 
-// copyAttempts bounds the retries of a Copy whose source keeps changing.
-const copyAttempts = 3
-
 func isUploadGone(err error) bool {
-	_, code := kindOf(err)
+	code, _ := kindOf(err)
 	return code == "NoSuchUpload" || code == "NoSuchBucket"
 }
 
@@ -889,12 +897,12 @@ func (b *Backend) Health(ctx context.Context) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return wrap("Health", "", cerr)
 	}
-	kind, _ := kindOf(err)
+	_, kind := kindOf(err)
 	if kind == backend.ErrNotFound {
 		// HEAD answers have no body, so no error code: versitygw answers an
 		// unknown access key with a bare 404. A listing tells which it is.
 		_, lerr := b.client.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: &b.bucket, MaxKeys: aws.Int32(1)})
-		if lkind, _ := kindOf(lerr); lerr != nil && lkind != backend.ErrNotFound && lkind != nil {
+		if _, lkind := kindOf(lerr); lerr != nil && lkind != backend.ErrNotFound && lkind != nil {
 			kind, err = lkind, lerr
 		}
 	}

@@ -606,3 +606,55 @@ func TestNewOptions(t *testing.T) {
 		assert.ErrorIs(t, err, backend.ErrInvalidArgument, c.name)
 	}
 }
+
+// TestRefusedBeforeIO: a size mismatch of a seekable body, a cancelled
+// context and a closed backend fail without a request.
+func TestRefusedBeforeIO(t *testing.T) {
+	t.Parallel()
+	tr := &countingTransport{}
+	b, err := New(newClient("127.0.0.1:1", "a", "b", &http.Client{Transport: tr}), "bucket", Options{})
+	require.NoError(t, err)
+	dead, cancel := context.WithCancel(t.Context())
+	cancel()
+	cases := []struct {
+		name string
+		ctx  context.Context
+		r    io.Reader
+		opts backend.PutOptions
+		want error
+	}{
+		{"seekable, declared longer", t.Context(), strings.NewReader("12345"), backend.PutOptions{Size: 6}, backend.ErrInvalidArgument},
+		{"seekable, declared shorter", t.Context(), strings.NewReader("12345"), backend.PutOptions{Size: 4}, backend.ErrInvalidArgument},
+		{"plain, declared longer", t.Context(), plainReader{strings.NewReader("12345")}, backend.PutOptions{Size: 6}, backend.ErrInvalidArgument},
+		{"plain, declared shorter", t.Context(), plainReader{strings.NewReader("12345")}, backend.PutOptions{Size: 4}, backend.ErrInvalidArgument},
+		{"cancelled", dead, strings.NewReader("x"), backend.PutOptions{}, context.Canceled},
+	}
+	for _, c := range cases {
+		_, err := b.Put(c.ctx, "k", c.r, c.opts)
+		assert.ErrorIs(t, err, c.want, c.name)
+	}
+	require.NoError(t, b.Close())
+	_, err = b.Stat(t.Context(), "k")
+	assert.ErrorIs(t, err, backend.ErrClosed)
+	assert.Equal(t, int64(0), tr.n.Load(), "requests sent")
+}
+
+// TestGetRangeOfEmpty: a range from offset 0 of an empty object reads it as
+// empty (S3 answers 416 to that range); offset 1 is ErrInvalidArgument.
+func TestGetRangeOfEmpty(t *testing.T) {
+	eachServer(t, true, func(t *testing.T, s server) {
+		b := s.newBackend(t, Options{})
+		ctx := t.Context()
+		_, err := b.Put(ctx, "empty", strings.NewReader(""), backend.PutOptions{})
+		require.NoError(t, err)
+		rc, obj, err := b.Get(ctx, "empty", backend.GetOptions{Length: 5})
+		require.NoError(t, err)
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		assert.Empty(t, data)
+		assert.Equal(t, int64(0), obj.Size)
+		_, _, err = b.Get(ctx, "empty", backend.GetOptions{Offset: 1})
+		assert.ErrorIs(t, err, backend.ErrInvalidArgument)
+	})
+}
