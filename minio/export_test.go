@@ -1,0 +1,23 @@
+package minio
+
+import (
+	"net/http"
+
+	mc "github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// NewWithPresignTransport is New with rt as the presign client's transport,
+// so that a test can count what presigning sends.
+func NewWithPresignTransport(client *mc.Client, bucket string, opts Options, rt http.RoundTripper) (*Backend, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	return newBackend(client, bucket, opts, credentials.New(clientCreds{client}), rt)
+}
+
+// SetCopyLimit makes Copy use a multipart copy (ComposeObject) in parts of
+// partSize for objects over limit bytes.
+func SetCopyLimit(b *Backend, limit int64, partSize uint64) {
+	b.copyLimit, b.composePartSize = limit, partSize
+}
