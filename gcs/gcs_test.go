@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,6 +22,7 @@ import (
 	"testing"
 
 	"cloud.google.com/go/storage"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
@@ -179,4 +181,177 @@ func TestConformance(t *testing.T) {
 		// Seen: a PUT of another length than X-Goog-Content-Length-Range is stored.
 		NoSizeCheck: "fake-gcs-server v1.56.1 ignores X-Goog-Content-Length-Range",
 	})
+}
+
+// newEmulatorBackend is a Backend on a new bucket of the emulator, signing
+// for the emulator's own host.
+func newEmulatorBackend(t *testing.T) (*gcs.Backend, *storage.Client, string) {
+	t.Helper()
+	endpoint := testenv.GCSEmulator(t)
+	client := emulatorClient(t, endpoint)
+	b, err := gcs.New(client, newBucket(t, client), gcs.Options{
+		PublicEndpoint: "http://" + endpoint,
+		GoogleAccessID: testAccessID,
+		PrivateKey:     testKey(),
+		ChunkSize:      testChunkSize,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b, client, endpoint
+}
+
+func fetch(t *testing.T, method, rawURL string, header http.Header, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, rd)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	require.NoError(t, err)
+	return resp.StatusCode, string(data)
+}
+
+func setQuery(t *testing.T, rawURL string, set map[string]string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	require.NoError(t, err)
+	q := u.Query()
+	for k, v := range set {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestEmulatorLimits records what fake-gcs-server does not enforce, the
+// reasons the conformance Harness gives for its skips. If this test fails,
+// the server has started to enforce something: drop the matching No* reason.
+func TestEmulatorLimits(t *testing.T) {
+	t.Parallel()
+	b, _, _ := newEmulatorBackend(t)
+	ctx := t.Context()
+	_, err := b.Put(ctx, "limits/obj", strings.NewReader("original"), backend.PutOptions{ContentType: "text/plain"})
+	require.NoError(t, err)
+
+	get, err := b.PresignGet(ctx, "limits/obj", backend.PresignOptions{})
+	require.NoError(t, err)
+	status, body := fetch(t, http.MethodGet, get.URL, nil, "")
+	require.Equal(t, http.StatusOK, status, "the genuine URL")
+	require.Equal(t, "original", body)
+
+	// NoSignatureCheck: a forged signature, and an expired URL, are served.
+	forged := setQuery(t, get.URL, map[string]string{"X-Goog-Signature": strings.Repeat("00", 256)})
+	status, body = fetch(t, http.MethodGet, forged, nil, "")
+	assert.Equal(t, http.StatusOK, status, "forged signature: fake-gcs-server now checks signatures; drop NoSignatureCheck")
+	assert.Equal(t, "original", body)
+	expired := setQuery(t, forged, map[string]string{"X-Goog-Date": "20200101T000000Z", "X-Goog-Expires": "1"})
+	status, _ = fetch(t, http.MethodGet, expired, nil, "")
+	assert.Equal(t, http.StatusOK, status, "expired in 2020: fake-gcs-server now checks expiry; drop NoSignatureCheck")
+	status, _ = fetch(t, http.MethodPut, get.URL, http.Header{"Content-Type": {"text/plain"}}, "evil")
+	assert.True(t, status >= 200 && status < 300, "PUT to a GET URL (%d): fake-gcs-server now checks the method; drop NoSignatureCheck", status)
+
+	// NoContentTypeCheck: another Content-Type than the signed one is stored.
+	put, err := b.PresignPut(ctx, "limits/ct", backend.PresignOptions{ContentType: "image/png"})
+	require.NoError(t, err)
+	status, _ = fetch(t, put.Method, put.URL, http.Header{"Content-Type": {"text/html"}}, "<script>")
+	assert.True(t, status >= 200 && status < 300, "PUT with another Content-Type (%d): drop NoContentTypeCheck", status)
+	if st, err := b.Stat(ctx, "limits/ct"); assert.NoError(t, err) {
+		assert.Equal(t, "text/html", st.ContentType)
+	}
+
+	// NoSizeCheck: X-Goog-Content-Length-Range is ignored.
+	put, err = b.PresignPut(ctx, "limits/size", backend.PresignOptions{Size: 100})
+	require.NoError(t, err)
+	require.Equal(t, "100,100", put.Header.Get("X-Goog-Content-Length-Range"))
+	status, _ = fetch(t, put.Method, put.URL, put.Header, "short")
+	assert.True(t, status >= 200 && status < 300, "PUT of 5 bytes signed for 100 (%d): drop NoSizeCheck", status)
+	if st, err := b.Stat(ctx, "limits/size"); assert.NoError(t, err) {
+		assert.Equal(t, int64(5), st.Size)
+	}
+}
+
+func TestHealthMissingBucket(t *testing.T) {
+	t.Parallel()
+	client := emulatorClient(t, testenv.GCSEmulator(t))
+	name := randomBucket()
+	b, err := gcs.New(client, name, gcs.Options{})
+	require.NoError(t, err)
+	err = b.Health(t.Context())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, backend.ErrNotFound)
+	assert.ErrorIs(t, err, storage.ErrBucketNotExist)
+	assert.Contains(t, err.Error(), name)
+	var be *backend.Error
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "Health", be.Op)
+}
+
+// TestPutMultiChunkMismatch: a declared size that the reader misses by one
+// byte, past several chunks of a resumable upload, commits nothing.
+func TestPutMultiChunkMismatch(t *testing.T) {
+	t.Parallel()
+	endpoint := testenv.GCSEmulator(t)
+	rec := &recordingTransport{}
+	client, err := storage.NewClient(t.Context(),
+		option.WithEndpoint("http://"+endpoint+"/storage/v1/"),
+		option.WithoutAuthentication(),
+		option.WithHTTPClient(&http.Client{Transport: rec}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	b, err := gcs.New(client, newBucket(t, client), gcs.Options{ChunkSize: testChunkSize})
+	require.NoError(t, err)
+	ctx := t.Context()
+	const n = 3*testChunkSize + 1
+	old, err := b.Put(ctx, "mm/existing", strings.NewReader("old"), backend.PutOptions{})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name     string
+		declared int64
+	}{{"short", n + 1}, {"long", n - 1}} {
+		for _, key := range []string{"mm/new", "mm/existing"} {
+			r := io.LimitReader(zeros{}, n)
+			_, err := b.Put(ctx, key, r, backend.PutOptions{Size: c.declared})
+			require.Error(t, err, "%s %s", c.name, key)
+			assert.ErrorIs(t, err, backend.ErrInvalidArgument, "%s %s", c.name, key)
+			st, err := b.Stat(ctx, key)
+			if key == "mm/new" {
+				assert.ErrorIs(t, err, backend.ErrNotFound, "%s: %s was committed", c.name, key)
+			} else if assert.NoError(t, err) {
+				assert.Equal(t, old.ETag, st.ETag, "%s: %s was replaced", c.name, key)
+			}
+		}
+	}
+	// The uploads were resumable and sent whole chunks before they failed.
+	assert.Equal(t, int64(4), rec.sessions.Load(), "resumable upload sessions started")
+	// Short: 3 whole chunks each; long: 2, the third withheld by xio.Exact.
+	assert.GreaterOrEqual(t, rec.chunks.Load(), int64(3+3+2+2), "chunks sent")
+}
+
+// recordingTransport counts resumable upload sessions and chunk uploads.
+type recordingTransport struct{ sessions, chunks atomic.Int64 }
+
+func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch q := req.URL.Query(); {
+	case q.Get("uploadType") != "resumable":
+	case q.Get("upload_id") == "":
+		r.sessions.Add(1)
+	default:
+		r.chunks.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
