@@ -102,8 +102,12 @@ func TestPresignWithoutKey(t *testing.T) {
 	b, err := gcs.New(client, "kite-bucket", gcs.Options{})
 	require.NoError(t, err)
 	for _, op := range []func() (*backend.PresignedRequest, error){
-		func() (*backend.PresignedRequest, error) { return b.PresignGet(t.Context(), "k", backend.PresignOptions{}) },
-		func() (*backend.PresignedRequest, error) { return b.PresignPut(t.Context(), "k", backend.PresignOptions{}) },
+		func() (*backend.PresignedRequest, error) {
+			return b.PresignGet(t.Context(), "k", backend.PresignOptions{})
+		},
+		func() (*backend.PresignedRequest, error) {
+			return b.PresignPut(t.Context(), "k", backend.PresignOptions{})
+		},
 	} {
 		_, err := op()
 		require.Error(t, err)
