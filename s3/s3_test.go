@@ -416,34 +416,45 @@ func TestMultipartConditions(t *testing.T) {
 func TestWrongCredentials(t *testing.T) {
 	eachServer(t, true, func(t *testing.T, s server) {
 		bucket := newBucket(t, s.client())
-		const ak, sk = "KITEWRONGACCESSKEY", "kite-wrong-secret-key-0123456789"
-		b, err := New(newClient(s.Endpoint, ak, sk, nil), bucket, Options{})
-		require.NoError(t, err)
-		ctx := t.Context()
-		_, err = b.Put(ctx, "k", strings.NewReader("x"), backend.PutOptions{})
-		errs := []error{err}
-		_, err = b.Stat(ctx, "k")
-		errs = append(errs, err)
-		_, _, err = b.Get(ctx, "k", backend.GetOptions{})
-		errs = append(errs, err)
-		errs = append(errs, b.Health(ctx))
-		for o, err := range b.List(ctx, backend.ListOptions{}) {
-			assert.Nil(t, o)
+		const wrongKey, wrongSecret = "KITEWRONGACCESSKEY", "kite-wrong-secret-key-0123456789"
+		for _, c := range []struct {
+			name, ak, sk string
+			// statKind: HEAD has no body, so no code; versitygw answers an
+			// unknown access key with a bare 404, like a missing key.
+			statKind error
+		}{
+			{"unknown access key", wrongKey, wrongSecret, map[string]error{"versitygw": backend.ErrNotFound}[s.name]},
+			{"wrong secret", s.AccessKey, wrongSecret, nil},
+		} {
+			b, err := New(newClient(s.Endpoint, c.ak, c.sk, nil), bucket, Options{})
+			require.NoError(t, err)
+			ctx := t.Context()
+			_, err = b.Put(ctx, "k", strings.NewReader("x"), backend.PutOptions{})
+			errs := []error{err}
+			_, err = b.Put(ctx, "k", plainReader{strings.NewReader("x")}, backend.PutOptions{})
 			errs = append(errs, err)
-		}
-		for i, err := range errs {
-			require.Error(t, err, "call %d", i)
-			if i == 1 && s.name == "versitygw" {
-				// versitygw answers an unknown access key with 404; to
-				// a HEAD without a body, so without a code to tell it
-				// from a missing key.
-				assert.ErrorIs(t, err, backend.ErrNotFound, "call %d: %v", i, err)
-			} else {
-				assert.ErrorIs(t, err, backend.ErrPermission, "call %d: %v", i, err)
+			_, err = b.Stat(ctx, "k")
+			errs = append(errs, err)
+			_, _, err = b.Get(ctx, "k", backend.GetOptions{})
+			errs = append(errs, err)
+			errs = append(errs, b.Health(ctx))
+			for o, err := range b.List(ctx, backend.ListOptions{}) {
+				assert.Nil(t, o)
+				errs = append(errs, err)
 			}
-			for _, secret := range []string{ak, sk} {
-				assert.NotContains(t, err.Error(), secret, "call %d", i)
-				assert.NotContains(t, fmt.Sprintf("%+v", err), secret, "call %d", i)
+			_, err = b.Copy(ctx, "k2", "k")
+			errs = append(errs, err)
+			for i, err := range errs {
+				require.Error(t, err, "%s: call %d", c.name, i)
+				want := backend.ErrPermission
+				if (i == 2 || i == 6) && c.statKind != nil { // Stat and Copy start with a HEAD
+					want = c.statKind
+				}
+				assert.ErrorIs(t, err, want, "%s: call %d: %v", c.name, i, err)
+				for _, secret := range []string{c.sk, wrongKey, s.SecretKey} {
+					assert.NotContains(t, err.Error(), secret, "%s: call %d", c.name, i)
+					assert.NotContains(t, fmt.Sprintf("%+v", err), secret, "%s: call %d", c.name, i)
+				}
 			}
 		}
 	})
@@ -656,5 +667,45 @@ func TestGetRangeOfEmpty(t *testing.T) {
 		assert.Equal(t, int64(0), obj.Size)
 		_, _, err = b.Get(ctx, "empty", backend.GetOptions{Offset: 1})
 		assert.ErrorIs(t, err, backend.ErrInvalidArgument)
+	})
+}
+
+// cancelAfter yields n bytes, then cancels and fails like a request body.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+	ctx    context.Context
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.cancel()
+		<-c.ctx.Done()
+		return 0, c.ctx.Err()
+	}
+	k := min(len(p), c.n)
+	clear(p[:k])
+	c.n -= k
+	return k, nil
+}
+
+// TestCancelAbortsMultipart: a multipart upload cancelled after its first
+// parts is aborted, leaving no upload behind, and reports context.Canceled.
+func TestCancelAbortsMultipart(t *testing.T) {
+	eachServer(t, true, func(t *testing.T, s server) {
+		b := s.newBackend(t, Options{})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const key = "cancelled/multipart"
+		_, err := b.Put(ctx, key, &cancelAfter{n: 2*testPartSize + 10, cancel: cancel, ctx: ctx}, backend.PutOptions{})
+		require.ErrorIs(t, err, context.Canceled)
+		var be *backend.Error
+		require.ErrorAs(t, err, &be)
+		assert.Equal(t, "Put", be.Op)
+		ups, err := b.Client().ListMultipartUploads(t.Context(), &awss3.ListMultipartUploadsInput{Bucket: aws.String(b.Bucket()), Prefix: aws.String(key)})
+		require.NoError(t, err)
+		assert.Empty(t, ups.Uploads, "uploads left behind")
+		_, err = b.Stat(t.Context(), key)
+		assert.ErrorIs(t, err, backend.ErrNotFound)
 	})
 }
