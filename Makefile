@@ -8,7 +8,8 @@ FUZZTIME ?= 1m
 
 .PHONY: test vet lint unit fuzz bench tools clean
 
-## test: go vet, staticcheck, then go test -race ./... (see scripts/test.sh)
+## test: go vet, staticcheck, then go test -race ./... against MinIO, versitygw and
+## fake-gcs-server started on loopback (scripts/test.sh; KITE_NO_SERVERS=1: none)
 test: vet lint
 	./scripts/test.sh
 
