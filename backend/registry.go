@@ -140,9 +140,19 @@ func Redacted(u *url.URL) string {
 	}
 	if c.RawQuery != "" {
 		q := c.Query()
-		for name := range q {
-			if isSecretParam(name) {
-				q[name] = []string{"REDACTED"}
+		for name, vals := range q {
+			for i, v := range vals {
+				switch {
+				case isSecretParam(name):
+					vals[i] = "REDACTED"
+				case strings.Contains(v, "@"):
+					// A URL inside a parameter (endpoint=http://user:pass@host) keeps its host only.
+					if inner, err := url.Parse(v); err == nil && inner.User != nil {
+						vals[i] = Redacted(inner)
+					} else if err != nil {
+						vals[i] = "REDACTED"
+					}
+				}
 			}
 		}
 		c.RawQuery = q.Encode()

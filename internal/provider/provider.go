@@ -21,7 +21,8 @@ func KindOf(status int, code string) error {
 	case "PreconditionFailed", "ConditionalRequestConflict":
 		return backend.ErrPrecondition
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
-		"AllAccessDisabled", "AccountProblem", "InvalidSecurity", "RequestTimeTooSkewed":
+		"AllAccessDisabled", "AccountProblem", "InvalidSecurity", "RequestTimeTooSkewed",
+		"XAdminUserNotFound": // versitygw's unknown access key, sent with status 404
 		return backend.ErrPermission
 	case "InvalidRange", "InvalidArgument", "EntityTooLarge", "EntityTooSmall", "KeyTooLongError",
 		"MetadataTooLarge", "InvalidBucketName", "IncompleteBody", "BadDigest", "InvalidDigest":

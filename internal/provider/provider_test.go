@@ -25,6 +25,7 @@ func TestKindOf(t *testing.T) {
 		{403, "", backend.ErrPermission},
 		{403, "SignatureDoesNotMatch", backend.ErrPermission},
 		{400, "InvalidAccessKeyId", backend.ErrPermission},
+		{404, "XAdminUserNotFound", backend.ErrPermission},
 		{416, "", backend.ErrInvalidArgument},
 		{501, "", backend.ErrUnsupported},
 		{500, "InternalError", nil},
