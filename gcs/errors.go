@@ -32,3 +32,19 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// kinds are the sentinels classify can attach.
+var kinds = []error{
+	backend.ErrNotFound, backend.ErrExists, backend.ErrPrecondition, backend.ErrInvalidKey,
+	backend.ErrInvalidArgument, backend.ErrPermission, backend.ErrUnsupported, backend.ErrClosed,
+}
+
+// hasKind reports whether err matches one of the backend sentinels.
+func hasKind(err error) bool {
+	for _, k := range kinds {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}

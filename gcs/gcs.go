@@ -310,13 +310,24 @@ func (b *Backend) Get(ctx context.Context, key string, opts backend.GetOptions) 
 	if length == 0 {
 		length = -1 // to the end
 	}
-	rd, err := b.bkt.Object(key).NewRangeReader(ctx, opts.Offset, length)
+	o := b.bkt.Object(key)
+	rd, err := o.NewRangeReader(ctx, opts.Offset, length)
 	if err != nil {
+		// An offset past the end is a 416 (ErrInvalidArgument), but where a
+		// server answers 200 with the whole object the SDK fails with a
+		// plain "partial request not satisfied": tell that case by the size.
+		if opts.Offset > 0 && ctx.Err() == nil && !hasKind(classify(err)) {
+			if a, aerr := o.Attrs(ctx); aerr == nil {
+				if _, _, rerr := opts.Range(a.Size); rerr != nil {
+					return nil, nil, wrap("Get", key, rerr)
+				}
+			}
+		}
 		return nil, nil, b.fail(ctx, "Get", key, err)
 	}
 	a := rd.Attrs
-	// GCS answers an offset past the end of an empty object with the whole
-	// (empty) object rather than 416: refuse it as every driver does.
+	// Whatever the server made of the range, an offset past the end is
+	// refused as on every driver.
 	if _, _, err := opts.Range(a.Size); err != nil {
 		rd.Close()
 		return nil, nil, wrap("Get", key, err)
@@ -512,7 +523,8 @@ func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, e
 	return fromAttrs(a), nil
 }
 
-// Health checks that the bucket exists and can be read with one request.
+// Health checks with one request (the bucket's attributes, which needs the
+// storage.buckets.get permission) that the bucket exists; the error names it.
 func (b *Backend) Health(ctx context.Context) error {
 	if err := b.begin(ctx, "Health", ""); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,8 +160,10 @@ func TestNew(t *testing.T) {
 		u, err := url.Parse(pr.URL)
 		require.NoError(t, err, c.name)
 		assert.True(t, strings.HasPrefix(u.Query().Get("X-Goog-Credential"), c.credential+"/"), "%s: %s", c.name, pr.URL)
-		// No public endpoint: the client's own host, https.
-		assert.Equal(t, "https://127.0.0.1:1/kite-bucket/k", u.Scheme+"://"+u.Host+u.Path, c.name)
+		if os.Getenv("STORAGE_EMULATOR_HOST") == "" {
+			// No public endpoint: the client's own host, https.
+			assert.Equal(t, "https://127.0.0.1:1/kite-bucket/k", u.Scheme+"://"+u.Host+u.Path, c.name)
+		}
 		require.NoError(t, b.Close(), c.name)
 	}
 
@@ -241,6 +244,9 @@ func TestOpen(t *testing.T) {
 		assert.Equal(t, "kite-bucket", gb.Bucket(), c.name)
 		assert.NotNil(t, gb.Client(), c.name)
 		pr, err := b.PresignPut(t.Context(), "k", backend.PresignOptions{})
+		if c.signedHost == "storage.googleapis.com" && os.Getenv("STORAGE_EMULATOR_HOST") != "" {
+			c.signedHost, c.scheme = os.Getenv("STORAGE_EMULATOR_HOST"), "http"
+		}
 		if c.signedHost == "" {
 			assert.ErrorIs(t, err, backend.ErrUnsupported, c.name)
 		} else if assert.NoError(t, err, c.name) {
@@ -377,4 +383,40 @@ func TestForbidden(t *testing.T) {
 			assert.Equal(t, op, be.Op)
 		}
 	}
+}
+
+// TestGetOffsetPastEndIgnoredRange: a server that ignores Range and answers
+// 200 makes the SDK fail with an error of no kind; an offset past the end is
+// still ErrInvalidArgument.
+func TestGetOffsetPastEndIgnoredRange(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/storage/v1/") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"kind":"storage#object","name":"k","bucket":"kite-bucket","size":"3","generation":"7","contentType":"text/plain"}`)
+			return
+		}
+		w.Header().Set("X-Goog-Generation", "7")
+		_, _ = io.WriteString(w, "abc") // the whole object, Range or not
+	}))
+	t.Cleanup(srv.Close)
+	client, err := storage.NewClient(t.Context(), option.WithEndpoint(srv.URL+"/storage/v1/"), option.WithoutAuthentication())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	b, err := gcs.New(client, "kite-bucket", gcs.Options{})
+	require.NoError(t, err)
+	for _, o := range []backend.GetOptions{{Offset: 3}, {Offset: 5, Length: 1}} {
+		rc, _, err := b.Get(t.Context(), "k", o)
+		if rc != nil {
+			rc.Close()
+		}
+		assert.ErrorIs(t, err, backend.ErrInvalidArgument, "%+v", o)
+	}
+	rc, obj, err := b.Get(t.Context(), "k", backend.GetOptions{})
+	require.NoError(t, err)
+	data, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	assert.Equal(t, "abc", string(data))
+	assert.Equal(t, "7", obj.ETag)
 }

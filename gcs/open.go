@@ -38,7 +38,9 @@ func open(ctx context.Context, u *url.URL) (backend.Backend, error) {
 	if cfg.anonymous {
 		copts = append(copts, option.WithoutAuthentication())
 	}
-	client, err := storage.NewClient(ctx, copts...)
+	// The client outlives Open's ctx (credentials may keep the context
+	// they were made with for token refreshes).
+	client, err := storage.NewClient(context.WithoutCancel(ctx), copts...)
 	if err != nil {
 		return nil, wrap("Open", "", err)
 	}
