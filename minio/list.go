@@ -35,15 +35,34 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 		if pageSize == 0 {
 			pageSize = defaultPageSize
 		}
+		// MinIO ends a listing after its first page (IsTruncated false)
+		// when max-keys is 1 and the prefix is itself a key; 2 is safe.
+		pageSize = max(pageSize, 2)
+		// MinIO refuses a prefix or start-after with a "." or ".." segment
+		// ("bad components"), which no key has but a prefix of keys may end
+		// with (".", "a/.." of "a/..x"). Such a prefix is listed from its
+		// parent and filtered here.
+		prefix, after := opts.Prefix, opts.StartAfter
+		filter := false
+		if i, last, ok := dotSegment(prefix); ok {
+			if !last {
+				return // no key has a "." or ".." segment
+			}
+			prefix, filter = prefix[:i], true
+			after = max(after, prefix+"-") // "-" sorts before ".": before every key of opts.Prefix
+		}
+		if i, _, ok := dotSegment(after); ok {
+			after = after[:i] + "-" // earlier; emit drops what is not after opts.StartAfter
+		}
 		noOwner := false
 		lo := mc.ListObjectsOptions{
-			Prefix:     opts.Prefix,
-			StartAfter: opts.StartAfter,
+			Prefix:     prefix,
+			StartAfter: after,
 			Recursive:  opts.Delimiter != "/",
 			MaxKeys:    pageSize,
 			FetchOwner: &noOwner,
 		}
-		l := lister{opts: opts, yield: yield}
+		l := lister{opts: opts, yield: yield, filter: filter}
 		var err error
 		switch opts.Delimiter {
 		case "":
@@ -72,10 +91,15 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 type lister struct {
 	opts    backend.ListOptions
 	yield   func(*backend.Object, error) bool
-	stopped bool
+	filter  bool // the server lists more than opts.Prefix: drop the rest
+	stopped bool // the caller broke out of its loop
 }
 
+// emit yields o unless a filter drops it, and reports whether to go on.
 func (l *lister) emit(o *backend.Object) bool {
+	if l.filter && !strings.HasPrefix(o.Key, l.opts.Prefix) {
+		return o.Key < l.opts.Prefix // past the prefix: nothing more matches
+	}
 	if o.Key <= l.opts.StartAfter {
 		return true // a common prefix the caller's StartAfter is past
 	}
@@ -172,7 +196,10 @@ func (l *lister) grouped(seq iter.Seq[mc.ObjectInfo]) error {
 			return o.Err
 		}
 		if !strings.HasPrefix(o.Key, l.opts.Prefix) {
-			continue // never sent by a server that honours the prefix
+			if o.Key > l.opts.Prefix {
+				return nil // past the prefix (listed from its parent)
+			}
+			continue
 		}
 		if i := strings.Index(o.Key[len(l.opts.Prefix):], d); i >= 0 {
 			cp := o.Key[:len(l.opts.Prefix)+i+len(d)]
@@ -190,4 +217,19 @@ func (l *lister) grouped(seq iter.Seq[mc.ObjectInfo]) error {
 		}
 	}
 	return nil
+}
+
+// dotSegment finds the first "." or ".." segment of s: its offset, and
+// whether it is the last segment (nothing follows, not even "/").
+func dotSegment(s string) (off int, last, ok bool) {
+	for {
+		seg, _, more := strings.Cut(s[off:], "/")
+		if seg == "." || seg == ".." {
+			return off, !more, true
+		}
+		if !more {
+			return 0, false, false
+		}
+		off += len(seg) + 1
+	}
 }

@@ -288,13 +288,14 @@ func (b *Backend) live(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// kindOf returns the sentinel of a provider error, or nil.
-func kindOf(err error) (kind error, code string) {
+// classify returns the S3 error code of a provider error and its sentinel
+// (nil when none applies).
+func classify(err error) (code string, kind error) {
 	var er mc.ErrorResponse
 	if !errors.As(err, &er) {
-		return nil, ""
+		return "", nil
 	}
-	return provider.KindOf(er.StatusCode, er.Code), er.Code
+	return er.Code, provider.KindOf(er.StatusCode, er.Code)
 }
 
 // fail wraps a provider error of op on key: ctx's error when ctx is done
@@ -309,7 +310,7 @@ func (b *Backend) fail(ctx context.Context, op, key string, err error, kind erro
 	}
 	err = b.scrub(err)
 	if kind == nil {
-		kind, _ = kindOf(err)
+		_, kind = classify(err)
 	}
 	if kind != nil {
 		err = backend.Mark(kind, err)
@@ -426,7 +427,7 @@ func (b *Backend) Get(ctx context.Context, key string, opts backend.GetOptions) 
 	}
 	body, info, hdr, err := b.core.GetObject(ctx, b.bucket, key, gopts)
 	if err != nil {
-		if _, code := kindOf(err); code == "InvalidRange" && opts.Offset == 0 {
+		if code, _ := classify(err); code == "InvalidRange" && opts.Offset == 0 {
 			// A range from offset 0 of an empty object: S3 refuses any
 			// range of 0 bytes, the contract reads the empty object.
 			body, info, hdr, err = b.core.GetObject(ctx, b.bucket, key, mc.GetObjectOptions{})
@@ -434,7 +435,7 @@ func (b *Backend) Get(ctx context.Context, key string, opts backend.GetOptions) 
 	}
 	if err != nil {
 		var kind error
-		if k, code := kindOf(err); code == "InvalidRange" || (k == nil && statusOf(err) == http.StatusRequestedRangeNotSatisfiable) {
+		if code, k := classify(err); code == "InvalidRange" || (k == nil && statusOf(err) == http.StatusRequestedRangeNotSatisfiable) {
 			kind = backend.ErrInvalidArgument // offset at or past the end
 		}
 		return nil, nil, b.fail(ctx, "Get", key, err, kind)
@@ -536,7 +537,7 @@ func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, e
 			}
 			return obj, nil
 		}
-		kind, _ := kindOf(err)
+		_, kind := classify(err)
 		switch {
 		case kind == backend.ErrPrecondition && attempt < 3:
 			continue // the source changed between Stat and the copy

@@ -621,15 +621,17 @@ func TestListDelimiters(t *testing.T) {
 	// must be merged between its objects.
 	// No key is also a "directory" of another: MinIO does not list those
 	// (TestServerHidesKeysUnderAnObject).
-	keys := []string{"a/1", "a/2", "a-b", "a0", "b/x", "b.c", "c/d/e", "c-d-e", "c--", "c0", "d/1", "d0", "e-f/g", "x-y-z", "x-y", "xyz"}
+	keys := []string{"a/1", "a/2", "a-b", "a0", "b/x", "b.c", "c/d/e", "c-d-e", "c--", "c0", "d/1", "d0", "e-f/g", "x-y-z", "x-y", "xyz", ".hidden", "...", "a/.x", "a/..y", ".d/z"}
 	for _, k := range keys {
 		_, err := b.Put(ctx, k, strings.NewReader(k), backend.PutOptions{})
 		require.NoError(t, err, k)
 	}
 	var variants []backend.ListOptions
 	for _, d := range []string{"/", "-", "--", "y-"} {
-		for _, p := range []string{"", "c", "x-", "a/"} {
-			for _, sa := range []string{"", "a-b", "c-", "a/1"} {
+		// Prefixes and StartAfter values ending with a "." or ".." segment,
+		// which MinIO refuses as such.
+		for _, p := range []string{"", "c", "x-", "a/", ".", "..", "a/.", "a/..", "./", "a/../"} {
+			for _, sa := range []string{"", "a-b", "c-", "a/1", ".", "a/..", "./x"} {
 				variants = append(variants, backend.ListOptions{Delimiter: d, Prefix: p, StartAfter: sa})
 			}
 		}

@@ -22,10 +22,10 @@ func TestOpenURLs(t *testing.T) {
 	t.Parallel()
 	userinfo := url.UserPassword(testAccess, testSecret).String() + "@"
 	good := []struct {
-		url                        string
+		url                       string
 		endpoint, presign, region string
-		bucket                     string
-		partSize                   int64
+		bucket                    string
+		partSize                  int64
 	}{
 		{"minio://" + userinfo + "127.0.0.1:9000/bucket?secure=false", "http://127.0.0.1:9000", "http://127.0.0.1:9000", "us-east-1", "bucket", DefaultPartSize},
 		{"minio://" + userinfo + "127.0.0.1:9000/bucket/", "https://127.0.0.1:9000", "https://127.0.0.1:9000", "us-east-1", "bucket", DefaultPartSize},

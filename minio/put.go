@@ -113,7 +113,7 @@ func setConditions(p *mc.PutObjectOptions, opts backend.PutOptions) {
 // putFail maps a failed Put: a failed precondition is ErrExists under
 // IfNotExists, and a missing key under IfMatch is ErrPrecondition.
 func (b *Backend) putFail(ctx context.Context, key string, opts backend.PutOptions, err error) error {
-	kind, code := kindOf(err)
+	code, kind := classify(err)
 	switch {
 	case opts.IfNotExists && (kind == backend.ErrPrecondition || kind == backend.ErrExists):
 		kind = backend.ErrExists

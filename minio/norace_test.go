@@ -1,0 +1,5 @@
+//go:build !race
+
+package minio_test
+
+const raceEnabled = false
