@@ -217,8 +217,9 @@ func fromAttrs(a *storage.ObjectAttrs) *backend.Object {
 // request when the object fits in a chunk). Nothing is committed unless r is
 // read to its end without error, with exactly opts.Size bytes when set: on
 // any failure the upload is abandoned by cancelling its context, never
-// finalised. IfNotExists and IfMatch are GCS preconditions checked when the
-// upload is finalised: ErrExists and ErrPrecondition.
+// finalised. IfNotExists and IfMatch are GCS preconditions, enforced by GCS
+// atomically (at the latest when the upload is finalised): ErrExists and
+// ErrPrecondition.
 func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
 	if err := backend.CheckPut(key, r, opts); err != nil {
 		return nil, wrap("Put", key, err)
