@@ -58,11 +58,15 @@ const driver = "minio"
 
 // Defaults and limits of Options.
 const (
-	DefaultRegion   = "us-east-1"
+	// DefaultRegion is the region signed for when Options.Region is "".
+	DefaultRegion = "us-east-1"
+	// DefaultPartSize is the part size when Options.PartSize is 0.
 	DefaultPartSize = 16 << 20
-	MinPartSize     = 5 << 20 // S3's smallest part but the last
-	MaxPartSize     = 5 << 30 // S3's largest part
-	maxParts        = 10000
+	// MinPartSize is S3's smallest part (all but the last).
+	MinPartSize = 5 << 20
+	// MaxPartSize is S3's largest part.
+	MaxPartSize = 5 << 30
+	maxParts    = 10000
 	// maxCopySize is the largest object one CopyObject request copies;
 	// larger ones go through a multipart copy (ComposeObject).
 	maxCopySize = 5 << 30
@@ -70,7 +74,9 @@ const (
 
 // Environment variables holding the credentials when a URL has none.
 const (
+	// AccessKeyEnv holds the access key of a minio:// URL without credentials.
 	AccessKeyEnv = "MINIO_ACCESS_KEY"
+	// SecretKeyEnv holds the secret key of a minio:// URL without credentials.
 	SecretKeyEnv = "MINIO_SECRET_KEY"
 )
 
