@@ -64,7 +64,7 @@ func TestBinary(t *testing.T) {
 	t.Run("usage", func(t *testing.T) {
 		out, _, code := runKite("help")
 		assert.Equal(t, 0, code)
-		assert.Contains(t, out, "kite demo")
+		assert.Contains(t, out, "  demo ")
 		_, errOut, code := runKite("nosuch")
 		assert.Equal(t, 2, code)
 		assert.Contains(t, errOut, "unknown command")
