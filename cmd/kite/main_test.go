@@ -11,30 +11,46 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// kiteBinary builds the command once per test binary run.
-func kiteBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kite")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return bin
+// kiteBin is the command built once for this test binary by TestMain.
+var kiteBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kite-bin-")
+	if err != nil {
+		panic(err)
+	}
+	kiteBin = filepath.Join(dir, "kite")
+	out, err := exec.Command("go", "build", "-o", kiteBin, ".").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		panic("building kite: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
-func TestBinary(t *testing.T) {
-	bin := kiteBinary(t)
-	runKite := func(args ...string) (string, string, int) {
-		cmd := exec.Command(bin, args...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else {
-			require.NoError(t, err)
-		}
-		return stdout.String(), stderr.String(), code
+// runKite runs the built command with args, stdin and extra environment
+// variables ("K=V"), and returns its stdout, stderr and exit code.
+func runKite(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(kiteBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
 	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestDemoAndUsage(t *testing.T) {
+	runKite := func(args ...string) (string, string, int) { return runKite(t, "", nil, args...) }
 
 	t.Run("demo", func(t *testing.T) {
 		out, errOut, code := runKite("demo")
