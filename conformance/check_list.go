@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -51,47 +50,48 @@ func putAll(t T, ctx context.Context, b backend.Backend, keys []string) map[stri
 
 func checkListOrder(t T, h Harness) {
 	b, ctx := setup(t, h)
-	want := putAll(t, ctx, b, trickyKeys)
-	// Where '/' sorts matters: "p-r" < "p/q" < "p0" byte-wise, not in a directory walk.
-	maps.Copy(want, putAll(t, ctx, b, []string{"p", "p/q", "p-r", "p0", "p/q/r", "p.s"}))
+	// Where '/' sorts matters: "p-r" < "p/q" < "p0" byte-wise, not in a
+	// directory walk. Without parent keys, "p-r" < "p/q/r" < "p0" still shows it.
+	keys := keysFor(h, trickyKeys, []string{"p", "p/q", "p-r", "p0", "p/q/r", "p.s"})
+	want := putAll(t, ctx, b, keys)
 
 	// A mix of operations, so that whatever a driver leaves behind shows.
-	for i, k := range trickyKeys {
+	for i, k := range keys {
 		if i%3 == 0 {
 			want[k] = content("v2 "+k, 100+i)
 			put(t, ctx, b, k, want[k], backend.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"v": "2"}})
 		}
 	}
-	for _, k := range []string{"zz/size-fail", trickyKeys[1]} {
+	for _, k := range []string{"zz/size-fail", keys[1]} {
 		_, err := b.Put(ctx, k, bytes.NewReader(make([]byte, 10)), backend.PutOptions{Size: 11})
 		assert.Error(t, err, "key %s: Put of 10 bytes declared as 11", kq(k))
 	}
-	for _, k := range []string{"zz/reader-fail", trickyKeys[2]} {
+	for _, k := range []string{"zz/reader-fail", keys[2]} {
 		_, err := b.Put(ctx, k, &failingReader{n: 100}, backend.PutOptions{})
 		assert.Error(t, err, "key %s: Put of a failing reader", kq(k))
 	}
-	for _, k := range []string{"zz/cancelled", trickyKeys[3]} {
+	for _, k := range []string{"zz/cancelled", keys[3]} {
 		cctx, cancel := context.WithCancel(ctx)
 		_, err := b.Put(cctx, k, &cancelReader{before: 4096, total: 1 << 20, cancel: cancel}, backend.PutOptions{})
 		cancel()
 		assert.Error(t, err, "key %s: Put cancelled while reading", kq(k))
 	}
-	_, err := b.Put(ctx, trickyKeys[4], strings.NewReader("no"), backend.PutOptions{IfNotExists: true})
-	assert.Error(t, err, "key %s: Put with IfNotExists on an existing key", kq(trickyKeys[4]))
-	_, err = b.Put(ctx, trickyKeys[5], strings.NewReader("no"), backend.PutOptions{IfMatch: "stale"})
-	assert.Error(t, err, "key %s: Put with a stale IfMatch", kq(trickyKeys[5]))
+	_, err := b.Put(ctx, keys[4], strings.NewReader("no"), backend.PutOptions{IfNotExists: true})
+	assert.Error(t, err, "key %s: Put with IfNotExists on an existing key", kq(keys[4]))
+	_, err = b.Put(ctx, keys[5], strings.NewReader("no"), backend.PutOptions{IfMatch: "stale"})
+	assert.Error(t, err, "key %s: Put with a stale IfMatch", kq(keys[5]))
 	_, err = b.Put(ctx, "zz/if-match-missing", strings.NewReader("no"), backend.PutOptions{IfMatch: "stale"})
 	assert.Error(t, err, "Put with IfMatch on a missing key")
 	_, err = b.Put(ctx, "zz/bad-meta", strings.NewReader("no"), backend.PutOptions{Metadata: map[string]string{"BAD": "x"}})
 	assert.Error(t, err, "Put with bad metadata")
-	for i, k := range trickyKeys {
+	for i, k := range keys {
 		if i%5 == 1 {
 			assert.NoError(t, b.Delete(ctx, k), "key %s: Delete", kq(k))
 			delete(want, k)
 		}
 	}
 	assert.NoError(t, b.Delete(ctx, "zz/never"), "Delete of a key never stored")
-	for _, c := range [][2]string{{"zz/copy", trickyKeys[0]}, {trickyKeys[7], trickyKeys[8]}} {
+	for _, c := range [][2]string{{"zz/copy", keys[0]}, {keys[7], keys[8]}} {
 		_, err := b.Copy(ctx, c[0], c[1])
 		if assert.NoError(t, err, "Copy of %s to %s", kq(c[1]), kq(c[0])) {
 			want[c[0]] = want[c[1]]
@@ -117,7 +117,7 @@ func checkListOrder(t T, h Harness) {
 
 func checkListPrefix(t T, h Harness) {
 	b, ctx := setup(t, h)
-	keys := append(slices.Clone(trickyKeys), "dir/one", "dir/sub/two", "dira", "a/b/c", "ab")
+	keys := keysFor(h, trickyKeys, []string{"dir/one", "dir/sub/two", "dira", "a/b/c", "ab"})
 	putAll(t, ctx, b, keys)
 	for _, p := range []string{"", "a", "a/", "a-", "a/b", "dir/", "dir", "ü", "ü/", "deep/a/b", "100%", "q?", "x.", "%", "+", " ", ".", "emoji😀", key1024, key1024[:1000], "nomatch", "zzz"} {
 		opts := backend.ListOptions{Prefix: p}
@@ -131,7 +131,7 @@ func checkListPrefix(t T, h Harness) {
 
 func checkListStartAfter(t T, h Harness) {
 	b, ctx := setup(t, h)
-	keys := append(slices.Clone(trickyKeys), "dir/one", "dir/sub/two", "b")
+	keys := keysFor(h, trickyKeys, []string{"dir/one", "dir/sub/two", "b"})
 	putAll(t, ctx, b, keys)
 	sorted := slices.Sorted(slices.Values(keys))
 	cases := []backend.ListOptions{
@@ -162,16 +162,21 @@ func checkListStartAfter(t T, h Harness) {
 
 func checkListDelimiter(t T, h Harness) {
 	b, ctx := setup(t, h)
-	// The classic: "a-c" < "a/" < "a0", because '-' < '/' < '0'.
+	// The classic: "a-c" < "a/" < "a0", because '-' < '/' < '0'; and "a" is
+	// an object beside the common prefix "a/".
 	classic := []string{"a", "a/b", "a-c", "a0"}
-	stored := putAll(t, ctx, b, classic)
-	got, _ := listKeys(t, ctx, b, backend.ListOptions{}, "List")
-	assertKeys(t, []string{"a", "a-c", "a/b", "a0"}, got, "flat List of a, a/b, a-c, a0")
-	got, _ = listKeys(t, ctx, b, backend.ListOptions{Delimiter: "/"}, "List")
-	assertKeys(t, []string{"a", "a-c", "a/", "a0"}, got, "List of a, a/b, a-c, a0 with Delimiter \"/\"")
+	if h.NoParentKeys == "" {
+		putAll(t, ctx, b, classic)
+		got, _ := listKeys(t, ctx, b, backend.ListOptions{}, "List")
+		assertKeys(t, []string{"a", "a-c", "a/b", "a0"}, got, "flat List of a, a/b, a-c, a0")
+		got, _ = listKeys(t, ctx, b, backend.ListOptions{Delimiter: "/"}, "List")
+		assertKeys(t, []string{"a", "a-c", "a/", "a0"}, got, "List of a, a/b, a-c, a0 with Delimiter \"/\"")
+	} else {
+		t.Logf("the listing of a, a/b, a-c, a0 (a key beside its common prefix) not checked: %s", h.NoParentKeys)
+	}
 
 	more := []string{"a/c/d", "b/x", "b/y/z", "dir/one", "dir/sub/two", "dir/sub/three", "dir/.kite", "dir/sub-file", "ü/日本", "deep/a/b/c/d/e/f/g", "z", key1024}
-	maps.Copy(stored, putAll(t, ctx, b, more))
+	stored := putAll(t, ctx, b, keysFor(h, classic, more))
 	keys := sortedKeys(stored)
 	for _, p := range []string{"", "a", "a/", "b/", "dir/", "dir/sub", "dir/sub/", "deep/a/", "ü/", "nomatch/", key1024[:256]} {
 		opts := backend.ListOptions{Prefix: p, Delimiter: "/"}
@@ -188,13 +193,13 @@ func checkListDelimiter(t T, h Harness) {
 			}
 		}
 	}
-	got, _ = listKeys(t, ctx, b, backend.ListOptions{Prefix: "dir/", Delimiter: "/"}, "List")
+	got, _ := listKeys(t, ctx, b, backend.ListOptions{Prefix: "dir/", Delimiter: "/"}, "List")
 	assertKeys(t, []string{"dir/.kite", "dir/one", "dir/sub-file", "dir/sub/"}, got, "List with Prefix \"dir/\", Delimiter \"/\" lists one level")
 }
 
 func checkListPagination(t T, h Harness) {
 	b, ctx := setup(t, h)
-	keys := append(slices.Clone(trickyKeys), "dir/one", "dir/sub/two", "dir/sub/three", "dir/x")
+	keys := keysFor(h, trickyKeys, []string{"dir/one", "dir/sub/two", "dir/sub/three", "dir/x"})
 	putAll(t, ctx, b, keys)
 	variants := []backend.ListOptions{
 		{},

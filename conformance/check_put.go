@@ -23,7 +23,7 @@ func checkPutRoundTrip(t T, h Harness) {
 	b, ctx := setup(t, h)
 	sizes := []int{0, 1, 4 << 10, 1<<20 + 7}
 	types := []string{"", "text/plain; charset=utf-8", "image/png", "application/vnd.kite.test+json"}
-	for i, key := range trickyKeys {
+	for i, key := range tricky(h) {
 		size := sizes[i%len(sizes)]
 		ct := types[(i/len(sizes)+i)%len(types)]
 		data := content(key, size)
@@ -313,9 +313,13 @@ func checkPutIfNotExists(t T, h Harness) {
 	assert.NoError(t, err, "key %s: Put with IfNotExists after Delete", kq(key))
 
 	// A key that is the parent of another is still free.
-	put(t, ctx, b, "ine/parent/child", []byte("c"), backend.PutOptions{})
-	_, err = b.Put(ctx, "ine/parent", strings.NewReader("p"), backend.PutOptions{IfNotExists: true})
-	assert.NoError(t, err, "key \"ine/parent\" while \"ine/parent/child\" exists: Put with IfNotExists")
+	if h.NoParentKeys == "" {
+		put(t, ctx, b, "ine/parent/child", []byte("c"), backend.PutOptions{})
+		_, err = b.Put(ctx, "ine/parent", strings.NewReader("p"), backend.PutOptions{IfNotExists: true})
+		assert.NoError(t, err, "key \"ine/parent\" while \"ine/parent/child\" exists: Put with IfNotExists")
+	} else {
+		t.Logf("IfNotExists on a key that is the parent of another not checked: %s", h.NoParentKeys)
+	}
 
 	const writers = 16
 	for round := range 3 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kitehq/kite/backend"
 	"github.com/kitehq/kite/conformance"
+	"github.com/kitehq/kite/internal/signurl"
 	"github.com/kitehq/kite/memory"
 )
 
@@ -54,17 +55,18 @@ func newStores(t *testing.T) *stores {
 
 func (s *stores) host() string { return s.srv.Listener.Addr().String() }
 
-// newMemory returns a memory backend whose URLs serve is mounted on s; serve
-// nil means the backend's own Handler.
-func (s *stores) newMemory(t conformance.T, serve func(*memory.Backend) http.Handler) *memory.Backend {
+// newMemory returns a memory backend whose URLs serve (given the backend and
+// its base URL) is mounted on s; serve nil means the backend's own Handler.
+func (s *stores) newMemory(t conformance.T, serve func(*memory.Backend, string) http.Handler) *memory.Backend {
 	seg := fmt.Sprintf("b%d", s.n.Add(1))
-	b, err := memory.New(memory.Options{BaseURL: s.srv.URL + "/" + seg + "/files/", Secret: secret})
+	base := s.srv.URL + "/" + seg + "/files/"
+	b, err := memory.New(memory.Options{BaseURL: base, Secret: secret})
 	if err != nil {
 		t.Fatalf("memory.New: %v", err)
 	}
 	h := b.Handler()
 	if serve != nil {
-		h = serve(b)
+		h = serve(b, base)
 	}
 	s.mu.Lock()
 	s.m[seg] = h
@@ -78,9 +80,14 @@ func (s *stores) newMemory(t conformance.T, serve func(*memory.Backend) http.Han
 }
 
 func (s *stores) harness(wrap func(backend.Backend) backend.Backend) conformance.Harness {
+	return s.harnessServing(nil, wrap)
+}
+
+// harnessServing is harness with the presigned URLs served by serve.
+func (s *stores) harnessServing(serve func(*memory.Backend, string) http.Handler, wrap func(backend.Backend) backend.Backend) conformance.Harness {
 	return conformance.Harness{
 		New: func(t conformance.T) backend.Backend {
-			var b backend.Backend = s.newMemory(t, nil)
+			var b backend.Backend = s.newMemory(t, serve)
 			if wrap != nil {
 				b = wrap(b)
 			}
@@ -119,7 +126,7 @@ func TestCheckNames(t *testing.T) {
 		assert.NotNil(t, c.Run, c.Name)
 		assert.NotContains(t, c.Name, " ", c.Name)
 	}
-	for _, name := range []string{"Put/RoundTrip", "List/Order", "Presign/Expiry", "Delete", "Put/IfNotExists"} {
+	for _, name := range []string{"Put/RoundTrip", "List/Order", "Presign/Expiry", "Delete", "Put/IfNotExists", "Keys/ParentAndChild"} {
 		assert.True(t, seen[name], "check %q is missing", name)
 	}
 }
@@ -427,11 +434,128 @@ func (unhealthy) Health(context.Context) error {
 	return &backend.Error{Op: "Health", Driver: "broken", Err: errors.New("down")}
 }
 
+// inTheWay returns a stored key that is a "/"-parent of key or below it.
+func inTheWay(ctx context.Context, b backend.Backend, key string) (string, bool) {
+	for i := range len(key) {
+		if key[i] == '/' {
+			if _, err := b.Stat(ctx, key[:i]); err == nil {
+				return key[:i], true
+			}
+		}
+	}
+	for o, err := range b.List(ctx, backend.ListOptions{Prefix: key + "/", PageSize: 1}) {
+		if err == nil && o != nil {
+			return o.Key, true
+		}
+		break
+	}
+	return "", false
+}
+
+// refusesParents cannot hold a key and keys below it at once, like
+// versitygw on a file system: it refuses to store "a/b" beside "a" (409
+// ObjectParentIsFile) and "a" beside "a/b" (ExistingObjectIsDirectory), by
+// Put, Copy and presigned PUT (with refusesParentsHTTP).
+type refusesParents struct{ backend.Backend }
+
+func (b refusesParents) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
+	if k, ok := inTheWay(ctx, b.Backend, key); ok {
+		return nil, &backend.Error{Op: "Put", Driver: "noparents", Key: key, Err: fmt.Errorf("409 ObjectParentIsFile: %q is in the way", k)}
+	}
+	return b.Backend.Put(ctx, key, r, opts)
+}
+
+func (b refusesParents) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
+	if k, ok := inTheWay(ctx, b.Backend, dst); ok {
+		return nil, &backend.Error{Op: "Copy", Driver: "noparents", Key: dst, Err: fmt.Errorf("409 ObjectParentIsFile: %q is in the way", k)}
+	}
+	return b.Backend.Copy(ctx, dst, src)
+}
+
+// refusesParentsHTTP serves b's presigned URLs, signed for base, with the
+// uploads going through refusesParents once the signature is verified.
+func refusesParentsHTTP(b *memory.Backend, base string) http.Handler {
+	s, err := signurl.New(signurl.Config{BaseURL: base, Secret: secret})
+	if err != nil {
+		panic(err)
+	}
+	return s.Handler(refusesParents{b})
+}
+
+// hidesChildren leaves a key out of every listing while its parent exists,
+// as MinIO on a file system does with "a/b" beside "a".
+type hidesChildren struct{ backend.Backend }
+
+func (b hidesChildren) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[*backend.Object, error] {
+	return func(yield func(*backend.Object, error) bool) {
+		for o, err := range b.Backend.List(ctx, opts) {
+			if err == nil && !o.IsPrefix && b.hasParent(ctx, o.Key) {
+				continue
+			}
+			if !yield(o, err) {
+				return
+			}
+		}
+	}
+}
+
+func (b hidesChildren) hasParent(ctx context.Context, key string) bool {
+	for i := range len(key) {
+		if key[i] == '/' {
+			if _, err := b.Stat(ctx, key[:i]); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestNoParentKeys: on a store that cannot hold "a" and "a/b" at once,
+// declaring it makes the whole suite pass, Keys/ParentAndChild skipped with
+// the reason; every other check still runs, and stores no such pair.
+func TestNoParentKeys(t *testing.T) {
+	t.Parallel()
+	s := newStores(t)
+	for _, c := range []struct {
+		name  string
+		serve func(*memory.Backend, string) http.Handler
+		wrap  func(backend.Backend) backend.Backend
+	}{
+		{"refuses parents", refusesParentsHTTP, func(b backend.Backend) backend.Backend { return refusesParents{b} }},
+		{"hides children", nil, func(b backend.Backend) backend.Backend { return hidesChildren{b} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := s.harnessServing(c.serve, c.wrap)
+			h.NoParentKeys = "objects are files"
+			results := conformance.RunChecks(t.Context(), h, nil)
+			require.Len(t, results, len(conformance.Checks()))
+			for _, r := range results {
+				if r.Name == "Keys/ParentAndChild" {
+					assert.Equal(t, conformance.StatusSkip, r.Status, "%s: %s", r.Name, r.Message)
+					assert.Contains(t, r.Message, "objects are files", "%s: a skip carries the reason", r.Name)
+					continue
+				}
+				assert.Equal(t, conformance.StatusPass, r.Status, "%s with NoParentKeys: %s", r.Name, r.Message)
+			}
+
+			// Undeclared, the same store is caught.
+			h.NoParentKeys = ""
+			catchers := []string{"Keys/ParentAndChild", "List/Order", "List/Delimiter", "Delete"}
+			for _, r := range conformance.RunChecks(t.Context(), h, func(name string) bool { return slices.Contains(catchers, name) }) {
+				assert.Equal(t, conformance.StatusFail, r.Status, "%s without NoParentKeys: %s", r.Name, r.Message)
+			}
+		})
+	}
+}
+
 // TestBrokenDriversAreCaught proves that the suite bites: each broken driver
 // fails the named check.
 func TestBrokenDriversAreCaught(t *testing.T) {
 	t.Parallel()
 	s := newStores(t)
+	refuse := func(b backend.Backend) backend.Backend { return refusesParents{b} }
+	hide := func(b backend.Backend) backend.Backend { return hidesChildren{b} }
 	cases := []struct {
 		name  string
 		wrap  func(backend.Backend) backend.Backend
@@ -462,9 +586,21 @@ func TestBrokenDriversAreCaught(t *testing.T) {
 		{"clamps expiry", func(b backend.Backend) backend.Backend { return clampsExpiry{b} }, "Presign/Options"},
 		{"rewrites the host", func(b backend.Backend) backend.Backend { return rewritesHost{b} }, "Presign/PublicHost"},
 		{"unhealthy", func(b backend.Backend) backend.Backend { return unhealthy{b} }, "Health"},
+		{"refuses a key beside keys below it", refuse, "Keys/ParentAndChild"},
+		{"refuses a key beside keys below it", refuse, "Delete"},
+		{"refuses a key beside keys below it", refuse, "Put/IfNotExists"},
+		{"refuses a key beside keys below it", refuse, "Put/RoundTrip"},
+		{"refuses a key beside keys below it", refuse, "List/Order"},
+		{"refuses a key beside keys below it", refuse, "List/Delimiter"},
+		{"refuses a key beside keys below it", refuse, "List/Prefix"},
+		{"refuses a key beside keys below it", refuse, "Copy"},
+		{"hides a key below another from List", hide, "Keys/ParentAndChild"},
+		{"hides a key below another from List", hide, "List/Order"},
+		{"hides a key below another from List", hide, "List/Delimiter"},
+		{"hides a key below another from List", hide, "Delete"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.name+" "+c.check, func(t *testing.T) {
 			t.Parallel()
 			results := conformance.RunChecks(t.Context(), s.harness(c.wrap), func(name string) bool { return name == c.check })
 			require.Len(t, results, 1, "check %q", c.check)
@@ -486,7 +622,7 @@ func firstLines(s string, n int) string {
 
 // insecure serves every request under the base path without checking any
 // signature, expiry, method, Content-Type or length, as fake-gcs-server does.
-func insecure(b *memory.Backend) http.Handler {
+func insecure(b *memory.Backend, _ string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/files/")
 		switch r.Method {

@@ -5,8 +5,9 @@
 // idempotent Delete, IfNotExists under concurrent writers, IfMatch, the error
 // kinds (errors.Is with the backend sentinels and their io/fs twins, exactly
 // one kind per error, a *backend.Error naming the operation), the key rules,
-// atomic writes, streaming of an object larger than a part, cancellation,
-// Health, Close, the document key schema, and every promise of presigned URLs,
+// a key beside the keys below it ("a" and "a/b"), atomic writes, streaming
+// of an object larger than a part, cancellation, Health, Close, the document
+// key schema, and every promise of presigned URLs,
 // fetched with a separate plain HTTP client that holds no credentials:
 // expiry, tampering, another key or method, signed Content-Type and size, the
 // public host.
@@ -33,7 +34,10 @@
 // "Presign/Expiry", …) and runs as a parallel subtest of that name, so
 // `go test -run 'TestConformance/List/'` selects a group. What a store cannot
 // honour is declared in the Harness with a reason; the checks that need it
-// are then skips carrying the reason, never passes.
+// are then skips carrying the reason, never passes. A store that keeps
+// objects as files and cannot hold "a" and "a/b" at once declares
+// NoParentKeys: every check then stores only sets without such pairs and
+// still checks the rest.
 //
 // RunChecks runs the very same checks outside go test (the `kite conformance
 // URL` command) and returns one Result per check.

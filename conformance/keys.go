@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -10,7 +11,8 @@ import (
 // metacharacters, percent signs that must not be decoded, names that look
 // like a driver's own temporary or metadata files, a key that is also the
 // parent "directory" of another, case and Unicode normalisation twins, and
-// the length limits. Every check that stores keys uses them.
+// the length limits. Every check that stores keys uses them, through tricky
+// or keysFor, never directly.
 var trickyKeys = []string{
 	"a",
 	"a/b",
@@ -47,6 +49,31 @@ var trickyKeys = []string{
 	"long/" + strings.Repeat("日", 85), // a 255-byte last segment of 3-byte runes
 	key1024,
 	"deep/a/b/c/d/e/f/g",
+}
+
+// tricky returns the tricky keys one backend of h can hold at once.
+func tricky(h Harness) []string { return keysFor(h, trickyKeys) }
+
+// keysFor returns the keys of sets, in their order, as one backend of h can
+// hold them at once: all of them, or, when h.NoParentKeys is set, without
+// each key that is the "/"-parent of another ("a" beside "a/b"; "p" and
+// "p/q" beside "p/q/r"). A check passes everything it stores over the
+// backend's life through keysFor, in one call, and derives what it expects
+// from the result. The slice is new.
+func keysFor(h Harness, sets ...[]string) []string {
+	keys := slices.Concat(sets...)
+	if h.NoParentKeys == "" {
+		return keys
+	}
+	parents := map[string]bool{}
+	for _, k := range keys {
+		for i := range len(k) {
+			if k[i] == '/' {
+				parents[k[:i]] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(keys, func(k string) bool { return parents[k] })
 }
 
 // key1024 is a key of exactly 1024 bytes, of 255-byte segments where they fit.

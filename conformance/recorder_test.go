@@ -28,6 +28,42 @@ func TestKeyTables(t *testing.T) {
 	}
 }
 
+// hasParentPair reports a key of keys that is the "/"-parent of another.
+func hasParentPair(keys []string) (string, bool) {
+	for _, p := range keys {
+		for _, k := range keys {
+			if strings.HasPrefix(k, p+"/") {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+func TestKeysFor(t *testing.T) {
+	t.Parallel()
+	all := Harness{}
+	noParents := Harness{NoParentKeys: "files"}
+	set := []string{"p", "p/q", "p-r", "p0", "p/q/r", "p.s"}
+	assert.Equal(t, set, keysFor(all, set), "without NoParentKeys every key is kept")
+	assert.Equal(t, trickyKeys, tricky(all))
+	assert.Equal(t, []string{"p-r", "p0", "p/q/r", "p.s"}, keysFor(noParents, set), "parents are dropped, the rest keeps its order")
+	assert.Equal(t, []string{"a/b", "a-c", "a0", "a/c/d"}, keysFor(noParents, []string{"a", "a/b", "a-c", "a0"}, []string{"a/c/d"}), "across sets")
+	assert.Equal(t, []string{"ab", "a/b/c"}, keysFor(noParents, []string{"a", "ab"}, []string{"a/b", "a/b/c"}))
+	_, ok := hasParentPair(tricky(all))
+	assert.True(t, ok, "the tricky keys hold a parent and its child")
+	assert.NotContains(t, tricky(noParents), "a")
+	assert.Len(t, tricky(noParents), len(trickyKeys)-1, "only \"a\" is a parent among the tricky keys")
+	for _, extra := range [][]string{nil, {"dir/one", "dir/sub/two", "dira", "a/b/c", "ab"}, {"a/b", "a/b/c"}, {"dir", "dir/x", "long"}} {
+		if p, bad := hasParentPair(keysFor(noParents, trickyKeys, extra)); bad {
+			t.Errorf("keysFor with the tricky keys and %q keeps the parent %s", extra, kq(p))
+		}
+	}
+	keys := keysFor(noParents, set)
+	keys[0] = "changed"
+	assert.Equal(t, "p", set[0], "keysFor returns a new slice")
+}
+
 func TestRefList(t *testing.T) {
 	t.Parallel()
 	keys := []string{"a0", "a/b", "a", "a-c", "a/c/d", "b"}
