@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,4 +66,27 @@ func checkKeysParentAndChild(t T, h Harness) {
 	require.NoError(t, b.Delete(ctx, "a/b/c"), "Delete of \"a/b/c\"")
 	assertMissing(t, ctx, b, "a/b/c", "after Delete of \"a/b/c\"")
 	assertHeld([]string{"a", "a/b"}, "\"a\" stored again, then Delete of \"a/b/c\"")
+}
+
+// longReplaceSegment is the last-segment length above which Copy leaves out
+// replacing under Harness.NoLongKeyReplace.
+const longReplaceSegment = 200
+
+func checkKeysLongReplace(t T, h Harness) {
+	if h.NoLongKeyReplace != "" {
+		t.Skip(h.NoLongKeyReplace)
+	}
+	b, ctx := setup(t, h)
+	for _, key := range []string{"long/" + strings.Repeat("r", 255), "long/" + strings.Repeat("日", 85), key1024} {
+		put(t, ctx, b, key, []byte("first"), backend.PutOptions{})
+		put(t, ctx, b, key, []byte("second"), backend.PutOptions{ContentType: "text/plain"})
+		got, obj := mustGet(t, ctx, b, key)
+		assertBytes(t, []byte("second"), got, fmt.Sprintf("key %s after a replacing Put", kq(key)))
+		assert.Equal(t, "text/plain", obj.ContentType, "key %s after a replacing Put: ContentType", kq(key))
+		put(t, ctx, b, "long/src", []byte("third"), backend.PutOptions{})
+		if _, err := b.Copy(ctx, key, "long/src"); assert.NoError(t, err, "Copy onto %s", kq(key)) {
+			got, _ := mustGet(t, ctx, b, key)
+			assertBytes(t, []byte("third"), got, fmt.Sprintf("key %s after a Copy onto it", kq(key)))
+		}
+	}
 }

@@ -152,9 +152,15 @@ func checkListStartAfter(t T, h Harness) {
 		{Prefix: "dir/", StartAfter: "dir/"},
 		{Prefix: "dir/", StartAfter: "e"},
 		{Prefix: "a", StartAfter: "a/b"},
+		// With a delimiter every yielded key, a common prefix too, is >
+		// StartAfter: resuming after "dir/" must not yield "dir/" again.
+		{StartAfter: "dir/one", Delimiter: "/"},
+		{StartAfter: "dir/", Delimiter: "/"},
+		{StartAfter: "dir", Delimiter: "/"},
+		{Prefix: "dir/", StartAfter: "dir/sub/", Delimiter: "/"},
 	}
 	for _, opts := range cases {
-		what := fmt.Sprintf("List with Prefix %s, StartAfter %s", kq(opts.Prefix), kq(opts.StartAfter))
+		what := fmt.Sprintf("List with Prefix %s, StartAfter %s, Delimiter %s", kq(opts.Prefix), kq(opts.StartAfter), kq(opts.Delimiter))
 		got, _ := listKeys(t, ctx, b, opts, what)
 		assertKeys(t, refList(keys, opts), got, what)
 	}

@@ -79,6 +79,11 @@ type Harness struct {
 	// same backend and check everything else; Keys/ParentAndChild, and the
 	// parts of other checks that exist to test such pairs, are skipped.
 	NoParentKeys string
+	// NoLongKeyReplace: the store cannot replace an object whose last key
+	// segment is near the 255-byte limit (versitygw answers 409 to a PUT or
+	// copy onto one: its temporary name no longer fits). Keys/LongReplace is
+	// skipped and Copy copies only onto fresh keys of that length.
+	NoLongKeyReplace string
 
 	// HTTPClient fetches presigned URLs. It must be separate from anything the
 	// backend uses and hold no credentials or cookies. nil means a new plain
@@ -115,6 +120,7 @@ func Checks() []Check {
 		{"Errors/InvalidKey", checkErrorsInvalidKey},
 		{"Errors/NotFound", checkErrorsNotFound},
 		{"Keys/ParentAndChild", checkKeysParentAndChild},
+		{"Keys/LongReplace", checkKeysLongReplace},
 		{"List/Order", checkListOrder},
 		{"List/Prefix", checkListPrefix},
 		{"List/StartAfter", checkListStartAfter},

@@ -34,11 +34,12 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 			return
 		}
 		l := &lister{
-			ctx:    ctx,
-			prefix: opts.Prefix,
-			delim:  opts.Delimiter,
-			after:  opts.StartAfter,
-			yield:  yield,
+			ctx:        ctx,
+			prefix:     opts.Prefix,
+			delim:      opts.Delimiter,
+			after:      opts.StartAfter,
+			startAfter: opts.StartAfter,
+			yield:      yield,
 		}
 		if err := l.run(b.root); err != nil && err != errStop {
 			yield(nil, wrap("List", opts.Prefix, err))
@@ -57,7 +58,10 @@ type lister struct {
 	// directories with them, without being read.
 	after         string
 	afterIsPrefix bool
-	yield         func(*backend.Object, error) bool
+	// startAfter is the caller's StartAfter: a common prefix at or before
+	// it is not yielded (every yielded key is > StartAfter).
+	startAfter string
+	yield      func(*backend.Object, error) bool
 }
 
 // entry is a directory entry that may hold keys, with the key order name.
@@ -365,5 +369,8 @@ func (l *lister) commonPrefix(key string) (string, bool) {
 // emitPrefix yields common prefix cp and raises the bound past its keys.
 func (l *lister) emitPrefix(cp string) bool {
 	l.after, l.afterIsPrefix = cp, true
+	if cp <= l.startAfter {
+		return true // StartAfter falls inside cp: its keys are skipped all the same
+	}
 	return l.yield(&backend.Object{Key: cp, IsPrefix: true}, nil)
 }

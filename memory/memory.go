@@ -325,7 +325,10 @@ func (b *Backend) page(page []*backend.Object, opts backend.ListOptions, after s
 		if opts.Delimiter != "" {
 			if j := strings.Index(k[len(opts.Prefix):], opts.Delimiter); j >= 0 {
 				cp := k[:len(opts.Prefix)+j+len(opts.Delimiter)]
-				page = append(page, &backend.Object{Key: cp, IsPrefix: true})
+				// Every yielded key is > StartAfter, common prefixes too.
+				if cp > opts.StartAfter {
+					page = append(page, &backend.Object{Key: cp, IsPrefix: true})
+				}
 				// No key byte is 0xff (keys are UTF-8), so every key under cp
 				// sorts before cp+"\xff": skip them all.
 				after = cp + "\xff"

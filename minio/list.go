@@ -8,6 +8,7 @@ import (
 	mc "github.com/minio/minio-go/v7"
 
 	"github.com/kitehq/kite/backend"
+	"github.com/kitehq/kite/internal/provider"
 )
 
 // defaultPageSize is the ListObjectsV2 page size when ListOptions.PageSize is 0.
@@ -38,21 +39,11 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 		// MinIO ends a listing after its first page (IsTruncated false)
 		// when max-keys is 1 and the prefix is itself a key; 2 is safe.
 		pageSize = max(pageSize, 2)
-		// MinIO refuses a prefix or start-after with a "." or ".." segment
-		// ("bad components"), which no key has but a prefix of keys may end
-		// with (".", "a/.." of "a/..x"). Such a prefix is listed from its
-		// parent and filtered here.
-		prefix, after := opts.Prefix, opts.StartAfter
-		filter := false
-		if i, last, ok := dotSegment(prefix); ok {
-			if !last {
-				return // no key has a "." or ".." segment
-			}
-			prefix, filter = prefix[:i], true
-			after = max(after, prefix+"-") // "-" sorts before ".": before every key of opts.Prefix
-		}
-		if i, _, ok := dotSegment(after); ok {
-			after = after[:i] + "-" // earlier; emit drops what is not after opts.StartAfter
+		// MinIO refuses a prefix or start-after with a "." or ".." segment;
+		// such a prefix is listed from its parent and filtered in emit.
+		prefix, after, filter, ok := provider.ListRange(opts.Prefix, opts.StartAfter)
+		if !ok {
+			return // no key has a "." or ".." segment
 		}
 		noOwner := false
 		lo := mc.ListObjectsOptions{
@@ -217,19 +208,4 @@ func (l *lister) grouped(seq iter.Seq[mc.ObjectInfo]) error {
 		}
 	}
 	return nil
-}
-
-// dotSegment finds the first "." or ".." segment of s: its offset, and
-// whether it is the last segment (nothing follows, not even "/").
-func dotSegment(s string) (off int, last, ok bool) {
-	for {
-		seg, _, more := strings.Cut(s[off:], "/")
-		if seg == "." || seg == ".." {
-			return off, !more, true
-		}
-		if !more {
-			return 0, false, false
-		}
-		off += len(seg) + 1
-	}
 }

@@ -609,15 +609,21 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 			yield(nil, err)
 			return
 		}
+		// MinIO refuses a prefix or start-after with a "." or ".." segment;
+		// such a prefix is listed from its parent and filtered below.
+		prefix, after, filter, ok := provider.ListRange(opts.Prefix, opts.StartAfter)
+		if !ok {
+			return // no key has a "." or ".." segment
+		}
 		in := &awss3.ListObjectsV2Input{Bucket: &b.bucket}
-		if opts.Prefix != "" {
-			in.Prefix = &opts.Prefix
+		if prefix != "" {
+			in.Prefix = &prefix
 		}
 		if opts.Delimiter != "" {
 			in.Delimiter = &opts.Delimiter
 		}
-		if opts.StartAfter != "" {
-			in.StartAfter = &opts.StartAfter
+		if after != "" {
+			in.StartAfter = &after
 		}
 		pageSize := opts.PageSize
 		if pageSize == 0 || pageSize > defaultMaxKeys {
@@ -653,6 +659,14 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 				}
 				if o.Key <= opts.StartAfter && opts.StartAfter != "" {
 					continue // a common prefix that StartAfter falls inside
+				}
+				if filter && !strings.HasPrefix(o.Key, opts.Prefix) {
+					// Listed from the parent of a dot-segment prefix: past
+					// the prefix's keys, nothing more can match.
+					if o.Key > opts.Prefix {
+						return
+					}
+					continue
 				}
 				if !yield(o, nil) {
 					return

@@ -67,3 +67,41 @@ func ParseEndpoint(s string, secure bool) (*url.URL, error) {
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }
+
+// ListRange adapts a listing's prefix and start-after to servers that refuse
+// a "." or ".." segment in them (MinIO: XMinioInvalidResourceName), though
+// keys such as ".hidden" or "a/..." match such a prefix. A prefix ending in
+// such a segment is listed from its parent, and filter says that the caller
+// must then drop keys without the original prefix; a start-after with one is
+// moved before it (the caller drops keys not after the original). ok is false
+// when no valid key can match (a dot segment followed by more).
+func ListRange(prefix, startAfter string) (listPrefix, listAfter string, filter, ok bool) {
+	listPrefix, listAfter = prefix, startAfter
+	if i, last, found := dotSegment(prefix); found {
+		if !last {
+			return "", "", false, false
+		}
+		listPrefix, filter = prefix[:i], true
+		// "-" sorts before ".": every key of prefix comes after this.
+		listAfter = max(listAfter, listPrefix+"-")
+	}
+	if i, _, found := dotSegment(listAfter); found {
+		listAfter = listAfter[:i] + "-"
+	}
+	return listPrefix, listAfter, filter, true
+}
+
+// dotSegment finds the first "." or ".." segment of s: its offset, and
+// whether it is the last segment (nothing follows, not even "/").
+func dotSegment(s string) (off int, last, ok bool) {
+	for {
+		seg, _, more := strings.Cut(s[off:], "/")
+		if seg == "." || seg == ".." {
+			return off, !more, true
+		}
+		if !more {
+			return 0, false, false
+		}
+		off += len(seg) + 1
+	}
+}

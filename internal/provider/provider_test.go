@@ -56,3 +56,28 @@ func TestParseEndpoint(t *testing.T) {
 		assert.ErrorIs(t, err, backend.ErrInvalidArgument, bad)
 	}
 }
+
+func TestListRange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		prefix, after          string
+		wantPrefix, wantAfter  string
+		wantFilter, wantListed bool
+	}{
+		{"", "", "", "", false, true},
+		{"a/", "a/b", "a/", "a/b", false, true},
+		{".", "", "", "-", true, true},
+		{"dir/..", "", "dir/", "dir/-", true, true},
+		{"dir/.", "dir/.x", "dir/", "dir/.x", true, true},
+		{"./x", "", "", "", false, false},
+		{"", "a/./b", "", "a/-", false, true},
+		{"", "..", "", "-", false, true},
+	}
+	for _, tt := range tests {
+		p, a, f, ok := ListRange(tt.prefix, tt.after)
+		assert.Equal(t, tt.wantListed, ok, "%+v", tt)
+		if ok {
+			assert.Equal(t, []any{tt.wantPrefix, tt.wantAfter, tt.wantFilter}, []any{p, a, f}, "%+v", tt)
+		}
+	}
+}
