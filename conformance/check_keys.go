@@ -77,7 +77,7 @@ func checkKeysLongReplace(t T, h Harness) {
 		t.Skip(h.NoLongKeyReplace)
 	}
 	b, ctx := setup(t, h)
-	for _, key := range []string{"long/" + strings.Repeat("r", 255), "long/" + strings.Repeat("日", 85), key1024} {
+	for _, key := range keysFor(h, []string{"long/" + strings.Repeat("r", 255), "long/" + strings.Repeat("日", 85), key1024}) {
 		put(t, ctx, b, key, []byte("first"), backend.PutOptions{})
 		put(t, ctx, b, key, []byte("second"), backend.PutOptions{ContentType: "text/plain"})
 		got, obj := mustGet(t, ctx, b, key)

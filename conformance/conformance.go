@@ -79,6 +79,11 @@ type Harness struct {
 	// same backend and check everything else; Keys/ParentAndChild, and the
 	// parts of other checks that exist to test such pairs, are skipped.
 	NoParentKeys string
+	// MaxKeyLen is the longest key the backend takes when that is less than
+	// backend.MaxKeyLen, as behind a wrapper that adds a prefix (1024 less
+	// the prefix); 0 means backend.MaxKeyLen. Longer valid keys are left out
+	// of the key tables.
+	MaxKeyLen int
 	// NoLongKeyReplace: the store cannot replace an object whose last key
 	// segment is near the 255-byte limit (versitygw answers 409 to a PUT or
 	// copy onto one: its temporary name no longer fits). Keys/LongReplace is

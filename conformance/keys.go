@@ -62,6 +62,9 @@ func tricky(h Harness) []string { return keysFor(h, trickyKeys) }
 // from the result. The slice is new.
 func keysFor(h Harness, sets ...[]string) []string {
 	keys := slices.Concat(sets...)
+	if h.MaxKeyLen > 0 {
+		keys = slices.DeleteFunc(keys, func(k string) bool { return len(k) > h.MaxKeyLen })
+	}
 	if h.NoParentKeys == "" {
 		return keys
 	}
