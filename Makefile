@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: test vet lint unit fuzz bench tools clean
+.PHONY: test vet lint unit fuzz bench stress tools clean
 
 ## test: go vet, staticcheck, then go test -race ./... against MinIO, versitygw and
 ## fake-gcs-server started on loopback (scripts/test.sh; KITE_NO_SERVERS=1: none)
@@ -32,6 +32,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentKey$$' -fuzztime $(FUZZTIME) ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) ./local
+
+## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes
+stress:
+	KITE_STRESS=1 ./scripts/test.sh -run 'Stress' -timeout 10m ./...
 
 ## bench: the go test benchmarks of the embedded drivers
 bench:

@@ -8,7 +8,9 @@
 #
 # The command sees KITE_MINIO_ENDPOINT, KITE_MINIO_ACCESS_KEY,
 # KITE_MINIO_SECRET_KEY, KITE_VERSITYGW_{ENDPOINT,ACCESS_KEY,SECRET_KEY} and
-# KITE_GCS_ENDPOINT (host:port, what STORAGE_EMULATOR_HOST wants). Its exit
+# KITE_GCS_ENDPOINT (host:port, what STORAGE_EMULATOR_HOST wants), and
+# KITE_MINIO_BIN / KITE_VERSITYGW_BIN (the binaries, for tests that start
+# servers of their own). Its exit
 # status is this script's. Run this script, do not source it: it owns the
 # EXIT/INT/TERM traps. The command runs in a session of its own (no
 # controlling terminal), so it suits go test, not an interactive shell.
@@ -323,6 +325,9 @@ done
 set +m
 
 build_all
+# Tests that run servers of their own (a MinIO cluster, a crash test) use
+# these binaries.
+export KITE_MINIO_BIN="$MINIO" KITE_VERSITYGW_BIN="$VERSITYGW"
 
 TMP=$(mktemp -d "${KITE_SERVERS_TMPDIR:-${TMPDIR:-/tmp}}/kite-servers.XXXXXX")
 # Fresh throwaway credentials each run (MinIO wants >= 3 and >= 8 characters).
