@@ -105,6 +105,18 @@ func (o GetOptions) Range(size int64) (off, n int64, err error) {
 // IsWhole reports whether the options ask for the whole object.
 func (o GetOptions) IsWhole() bool { return o.Offset == 0 && o.Length == 0 }
 
+// CheckCopy validates the keys of Copy before any I/O and returns, with the
+// error, the key that breaks the rules, for the driver's *Error.
+func CheckCopy(dst, src string) (badKey string, err error) {
+	if err := ValidateKey(dst); err != nil {
+		return dst, err
+	}
+	if err := ValidateKey(src); err != nil {
+		return src, err
+	}
+	return "", nil
+}
+
 // CheckList validates the options of List.
 func CheckList(opts ListOptions) error {
 	if opts.PageSize < 0 {

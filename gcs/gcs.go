@@ -504,11 +504,8 @@ func (m *merger) page(page []*storage.ObjectAttrs, yield func(*backend.Object, e
 // Copy copies src to dst server-side (a rewrite), keeping content type and
 // metadata.
 func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := backend.ValidateKey(dst); err != nil {
-		return nil, wrap("Copy", dst, err)
-	}
-	if err := backend.ValidateKey(src); err != nil {
-		return nil, wrap("Copy", src, err)
+	if key, err := backend.CheckCopy(dst, src); err != nil {
+		return nil, wrap("Copy", key, err)
 	}
 	if err := b.begin(ctx, "Copy", dst); err != nil {
 		return nil, err

@@ -711,11 +711,8 @@ func (b *Backend) remove(d *os.Root, name string) error {
 // ETag. The kernel copies the bytes where it can (copy_file_range). A missing
 // src matches backend.ErrNotFound.
 func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := backend.ValidateKey(dst); err != nil {
-		return nil, wrap("Copy", dst, err)
-	}
-	if err := backend.ValidateKey(src); err != nil {
-		return nil, wrap("Copy", src, err)
+	if key, err := backend.CheckCopy(dst, src); err != nil {
+		return nil, wrap("Copy", key, err)
 	}
 	if err := b.ready(ctx); err != nil {
 		return nil, wrap("Copy", dst, err)

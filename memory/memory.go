@@ -347,11 +347,8 @@ func (b *Backend) page(page []*backend.Object, opts backend.ListOptions, after s
 // Copy stores src's bytes, content type and metadata under dst. The bytes are
 // shared, not copied: stored slices are never modified.
 func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := backend.ValidateKey(dst); err != nil {
-		return nil, wrap("Copy", dst, err)
-	}
-	if err := backend.ValidateKey(src); err != nil {
-		return nil, wrap("Copy", src, err)
+	if key, err := backend.CheckCopy(dst, src); err != nil {
+		return nil, wrap("Copy", key, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("Copy", dst, err)

@@ -517,11 +517,8 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 // (ComposeObject) beyond. The copy is made only of the source version that
 // Copy saw; a source replaced meanwhile is copied again.
 func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := backend.ValidateKey(dst); err != nil {
-		return nil, wrap("Copy", dst, err)
-	}
-	if err := backend.ValidateKey(src); err != nil {
-		return nil, wrap("Copy", src, err)
+	if key, err := backend.CheckCopy(dst, src); err != nil {
+		return nil, wrap("Copy", key, err)
 	}
 	if err := b.live(ctx); err != nil {
 		return nil, wrap("Copy", dst, err)

@@ -700,11 +700,8 @@ func copySource(bucket, key string) string {
 // Copy copies src to dst server-side, with its content type and metadata:
 // CopyObject up to 5 GiB, a multipart UploadPartCopy above.
 func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := backend.ValidateKey(dst); err != nil {
-		return nil, wrap("Copy", dst, err)
-	}
-	if err := backend.ValidateKey(src); err != nil {
-		return nil, wrap("Copy", src, err)
+	if key, err := backend.CheckCopy(dst, src); err != nil {
+		return nil, wrap("Copy", key, err)
 	}
 	if err := b.check(ctx, "Copy", dst); err != nil {
 		return nil, err
