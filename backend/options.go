@@ -117,6 +117,11 @@ func CheckCopy(dst, src string) (badKey string, err error) {
 	return "", nil
 }
 
+// MatchesNothing reports whether no valid key can match the options: a
+// prefix longer than MaxKeyLen. Drivers yield nothing then instead of asking
+// a provider that would refuse the prefix.
+func (o ListOptions) MatchesNothing() bool { return len(o.Prefix) > MaxKeyLen }
+
 // CheckList validates the options of List.
 func CheckList(opts ListOptions) error {
 	if opts.PageSize < 0 {

@@ -268,8 +268,10 @@ func checkListEmpty(t T, h Harness) {
 		assertKeys(t, nil, got, fmt.Sprintf("List(%+v) of an empty backend", opts))
 	}
 	putAll(t, ctx, b, []string{"a/b", "c"})
-	for _, opts := range []backend.ListOptions{{Prefix: "b"}, {Prefix: "a/b/"}, {Prefix: "a/bb"}, {Prefix: "A"}, {StartAfter: "c"}, {Prefix: "a", StartAfter: "a/b"}, {Prefix: "a/b/", Delimiter: "/"}} {
+	for _, opts := range []backend.ListOptions{{Prefix: "b"}, {Prefix: "a/b/"}, {Prefix: "a/bb"}, {Prefix: "A"}, {StartAfter: "c"}, {Prefix: "a", StartAfter: "a/b"}, {Prefix: "a/b/", Delimiter: "/"},
+		// A prefix longer than any key matches nothing: not an error.
+		{Prefix: "a/b" + strings.Repeat("x", backend.MaxKeyLen)}, {Prefix: strings.Repeat("a/", backend.MaxKeyLen)}} {
 		got, _ := listKeys(t, ctx, b, opts, "List")
-		assertKeys(t, nil, got, fmt.Sprintf("List(%+v) of a, a/b", opts))
+		assertKeys(t, nil, got, fmt.Sprintf("List(%+v) of a/b, c", opts))
 	}
 }

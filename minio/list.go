@@ -28,6 +28,9 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 			yield(nil, wrap("List", opts.Prefix, err))
 			return
 		}
+		if opts.MatchesNothing() {
+			return
+		}
 		if err := b.live(ctx); err != nil {
 			yield(nil, wrap("List", opts.Prefix, err))
 			return

@@ -605,6 +605,9 @@ func (b *Backend) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[
 			yield(nil, wrap("List", opts.Prefix, err))
 			return
 		}
+		if opts.MatchesNothing() {
+			return
+		}
 		if err := b.check(ctx, "List", opts.Prefix); err != nil {
 			yield(nil, err)
 			return

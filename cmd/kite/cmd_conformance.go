@@ -151,6 +151,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	prefix := liveScratchPrefix("kite-conformance-")
+	// Each check's prefix is prefix + "N/" with N < 1000: keep every key
+	// of the suite within MaxKeyLen once prefixed.
+	h.MaxKeyLen = backend.MaxKeyLen - len(prefix) - len("999/")
 	var n atomic.Int64
 	h.New = func(t conformance.T) backend.Backend {
 		b, err := backend.WithPrefix(st.b, fmt.Sprintf("%s%d/", prefix, n.Add(1)))
