@@ -27,11 +27,15 @@ $(STATICCHECK):
 
 tools: $(STATICCHECK)
 
-## fuzz: each fuzz target for FUZZTIME (default 1m)
+## fuzz: each fuzz target for FUZZTIME (default 1m); the seed corpora in
+## testdata/fuzz run as plain tests in every `make test`
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentKey$$' -fuzztime $(FUZZTIME) ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzRedactURL$$' -fuzztime $(FUZZTIME) ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) ./local
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/signurl
 
 ## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes
 stress:
