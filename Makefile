@@ -41,9 +41,13 @@ fuzz:
 stress:
 	KITE_STRESS=1 ./scripts/test.sh -run 'Stress' -timeout 10m ./...
 
-## bench: the go test benchmarks of the embedded drivers
+## bench: Kite's drivers against minio-go, aws-sdk-go-v2 and gocloud.dev/blob in one run (the
+## bench/ module, issue 5) under scripts/servers.sh, MinIO's data on tmpfs; prints the table and
+## writes bench/results/latest.{md,json}. BENCHFLAGS=-quick: a short run. (go test -bench ./memory
+## ./local: the drivers' own benchmarks.)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./memory ./local
+	cd bench && $(GO) build -o results/kite-bench . && \
+		KITE_SERVERS_TMPDIR=$${KITE_SERVERS_TMPDIR:-/dev/shm} ../scripts/servers.sh ./results/kite-bench -out results $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN)
