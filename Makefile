@@ -28,14 +28,15 @@ $(STATICCHECK):
 tools: $(STATICCHECK)
 
 ## fuzz: each fuzz target for FUZZTIME (default 1m); the seed corpora in
-## testdata/fuzz run as plain tests in every `make test`
+## testdata/fuzz run as plain tests in every `make test`. Minimizing a new input is
+## capped at 5s: the default (60s) stalled FuzzKeyPath for the whole minute
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./backend
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentKey$$' -fuzztime $(FUZZTIME) ./backend
-	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./backend
-	$(GO) test -run '^$$' -fuzz '^FuzzRedactURL$$' -fuzztime $(FUZZTIME) ./backend
-	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) ./local
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/signurl
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzRedactURL$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
+	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/signurl
 
 ## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes
 stress:
