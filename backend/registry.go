@@ -82,13 +82,13 @@ func Open(ctx context.Context, rawURL string) (Backend, error) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme == "" {
-		return nil, &Error{Op: "Open", Driver: "backend", Err: Errorf(ErrInvalidArgument, "storage URL %s has no scheme; registered: %s", RedactURL(rawURL), schemeList())}
+		return nil, &Error{Op: "Open", Driver: "backend", Err: Errorf(ErrInvalidArgument, "storage URL %s has no scheme; registered: %s", redactAll(u), schemeList())}
 	}
 	registry.RLock()
 	open := registry.m[scheme]
 	registry.RUnlock()
 	if open == nil {
-		msg := fmt.Sprintf("unknown storage scheme %q in %s; registered: %s", scheme, RedactURL(rawURL), schemeList())
+		msg := fmt.Sprintf("unknown storage scheme %q in %s; registered: %s", scheme, redactAll(u), schemeList())
 		if imp, ok := knownImports[scheme]; ok {
 			msg += fmt.Sprintf("; add import _ %q", imp)
 		}
@@ -100,9 +100,24 @@ func Open(ctx context.Context, rawURL string) (Backend, error) {
 		if errors.As(err, &be) {
 			return nil, err
 		}
-		return nil, &Error{Op: "Open", Driver: scheme, Err: fmt.Errorf("%s: %w", RedactURL(rawURL), err)}
+		return nil, &Error{Op: "Open", Driver: scheme, Err: fmt.Errorf("%s: %w", redactAll(u), err)}
 	}
 	return b, nil
+}
+
+// redactAll is Redacted with every query value hidden, for the errors of a
+// URL that failed to open: it may carry a secret under a misspelt name
+// ("sekret=") or in a bad value.
+func redactAll(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for _, vals := range q {
+		for i := range vals {
+			vals[i] = "REDACTED"
+		}
+	}
+	c.RawQuery = q.Encode()
+	return Redacted(&c)
 }
 
 func schemeList() string {
@@ -118,7 +133,7 @@ var secretParams = []string{"secret", "password", "passwd", "token", "signature"
 
 // RedactURL returns rawURL with its user information and the values of
 // secret-looking query parameters (secret, password, token, signatures,
-// credentials, keys) replaced by "REDACTED". A URL that does not parse is
+// credentials, keys) replaced by "REDACTED", and without its fragment. A URL that does not parse is
 // returned as a placeholder, since its text may hold a secret.
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
@@ -131,6 +146,7 @@ func RedactURL(rawURL string) string {
 // Redacted is RedactURL for a parsed URL. It does not modify u.
 func Redacted(u *url.URL) string {
 	c := *u
+	c.Fragment, c.RawFragment = "", "" // a storage URL has no use for one; it may hold anything
 	if c.User != nil {
 		if _, hasPass := c.User.Password(); hasPass {
 			c.User = url.UserPassword("REDACTED", "REDACTED")

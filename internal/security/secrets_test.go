@@ -136,30 +136,14 @@ func (l *leaks) done() {
 	l.t.Logf("%d errors checked against %d secrets", l.n, len(l.secrets))
 }
 
-// knownOpenLeaks are the bad URLs whose Open error shows a secret today:
-// backend.Open repeats the URL through RedactURL, which hides user
-// information and the values of secret-named parameters only, so a misspelt
-// "sekret=", a secret given to the wrong parameter, or a fragment is shown.
-var knownOpenLeaks = map[string]string{
-	"unknown parameter": "backend.Open's error shows the value of an unknown query parameter (a misspelt secret)",
-	"bad boolean":       "backend.Open's error shows the bad value of a known query parameter",
-	"bad part size":     "backend.Open's error shows the bad value of a known query parameter",
-	"fragment":          "backend.Open's error shows the URL's fragment (RedactURL keeps it)",
-}
-
 // openCases opens each bad URL in a subtest: Open fails (matching want when
-// set) and its error shows none of secrets. A case of known that leaks skips
-// with its reason; once fixed it passes.
-func openCases(t *testing.T, secrets []string, cases map[string]string, want error, known map[string]string) {
+// set) and its error shows none of secrets.
+func openCases(t *testing.T, secrets []string, cases map[string]string, want error) {
 	t.Helper()
 	for name, raw := range cases {
 		t.Run("Open "+name, func(t *testing.T) {
 			l := newLeaks(t, secrets...)
 			err := openErr(t.Context(), raw)
-			if reason, ok := known[name]; ok && err != nil && l.shown(fmt.Sprintf("%+v", err)) != "" {
-				l.secrets = nil
-				t.Skipf("known: %s: %v", reason, err)
-			}
 			l.check("Open "+name, err, want)
 		})
 	}
@@ -234,7 +218,7 @@ func TestSecretsMemory(t *testing.T) {
 		"no scheme":             "//u:" + secretPass + "@host/?secret=" + secretHMAC,
 		"secret-looking value":  "mem://?kite_token=" + secretParam,
 		"nested URL, bad param": "mem://?endpoint=" + url.QueryEscape("http://u:"+secretNested+"@127.0.0.1:1/"),
-	}, nil, knownOpenLeaks)
+	}, nil)
 }
 
 func TestSecretsLocal(t *testing.T) {
@@ -272,7 +256,7 @@ func TestSecretsLocal(t *testing.T) {
 		"relative path":        "file:relative?secret=" + secretHMAC,
 		"bad boolean":          "file://" + d + "?nosync=" + secretParam,
 		"nested URL":           "file://" + d + "?endpoint=" + url.QueryEscape("http://u:"+secretNested+"@127.0.0.1:1/"),
-	}, nil, knownOpenLeaks)
+	}, nil)
 }
 
 // s3Secrets runs the credential and server checks of one S3 driver against
@@ -325,7 +309,7 @@ func TestSecretsMinIO(t *testing.T) {
 		"nested public path": "minio://AK:" + secretPass + "@127.0.0.1:1/bucket?public_endpoint=" + url.QueryEscape("http://files.example.com/"+secretNested),
 		"bad part size":      "minio://AK:" + secretPass + "@127.0.0.1:1/bucket?part_size=" + secretParam,
 		"fragment":           "minio://AK:" + secretPass + "@127.0.0.1:1/bucket#" + secretParam,
-	}, backend.ErrInvalidArgument, knownOpenLeaks)
+	}, backend.ErrInvalidArgument)
 	// Through Open, as an application does: the credentials are in the URL.
 	s3Secrets(t, func(t *testing.T, l *leaks, endpoint, ak, sk, bucket string) backend.Backend {
 		u := url.URL{Scheme: "minio", User: url.UserPassword(ak, sk), Host: endpoint, Path: "/" + bucket, RawQuery: "secure=false"}
@@ -346,7 +330,7 @@ func TestSecretsS3(t *testing.T) {
 		"nested public URL":  "s3://bucket?endpoint=http://127.0.0.1:1&public_endpoint=" + url.QueryEscape("http://u:"+secretNested+"@127.0.0.1:2"),
 		"endpoint with path": "s3://bucket?endpoint=" + url.QueryEscape("http://127.0.0.1:1/"+secretNested),
 		"bad part size":      "s3://bucket?part_size=" + secretParam,
-	}, backend.ErrInvalidArgument, knownOpenLeaks)
+	}, backend.ErrInvalidArgument)
 	s3Secrets(t, func(t *testing.T, l *leaks, endpoint, ak, sk, bucket string) backend.Backend {
 		b, err := s3.New(awsClient(endpoint, ak, sk), bucket, s3.Options{})
 		require.NoError(t, err)
@@ -390,7 +374,7 @@ func TestSecretsGCS(t *testing.T) {
 		"endpoint query":    "gs://bucket?anonymous=true&endpoint=" + url.QueryEscape("http://127.0.0.1:1/?token="+secretNested),
 		"garbage key":       "gs://bucket?anonymous=true&access_id=a@x&private_key_path=" + garbage,
 		"bad chunk size":    "gs://bucket?anonymous=true&chunk_size=" + secretParam,
-	}, backend.ErrInvalidArgument, knownOpenLeaks)
+	}, backend.ErrInvalidArgument)
 
 	// A server that refuses the bearer token: the token is never shown.
 	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
