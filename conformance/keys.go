@@ -79,6 +79,11 @@ func keysFor(h Harness, sets ...[]string) []string {
 	return slices.DeleteFunc(keys, func(k string) bool { return parents[k] })
 }
 
+// TrickyKeys returns the suite's table of valid keys that drivers get wrong
+// (escaping, Unicode, look-alike internal names, length limits), for tests
+// of a driver's own that want the same table. The slice is new on each call.
+func TrickyKeys() []string { return slices.Clone(trickyKeys) }
+
 // key1024 is a key of exactly 1024 bytes, of 255-byte segments where they fit.
 var key1024 = strings.Repeat("1", 255) + "/" + strings.Repeat("2", 255) + "/" +
 	strings.Repeat("3", 255) + "/" + strings.Repeat("4", 254) + "/5"
