@@ -181,13 +181,37 @@ func readAll(ctx context.Context, r io.Reader, size int64) ([]byte, error) {
 	if size > 0 {
 		r = xio.Exact(r, size)
 	}
-	var buf bytes.Buffer
-	// Room for the probe read at the end, so a known size costs one allocation.
-	buf.Grow(int(min(hint, 1<<30)) + bytes.MinRead)
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
+	if hint > 0 {
+		var buf bytes.Buffer
+		// Room for the probe read at the end, so a known size costs one allocation.
+		buf.Grow(int(min(hint, 1<<30)) + bytes.MinRead)
+		if _, err := buf.ReadFrom(r); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
 	}
-	return buf.Bytes(), nil
+	// Unknown size: chunks that double up to 8 MiB, joined once at the end.
+	// Growing one buffer would copy everything read so far at each doubling,
+	// between two looks at ctx: a cancel would wait for the copy.
+	var chunks [][]byte
+	total := 0
+	for n := 64 << 10; ; n = min(2*n, 8<<20) {
+		c := make([]byte, n)
+		k, err := io.ReadFull(r, c)
+		chunks = append(chunks, c[:k])
+		total += k
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }
 
 func (b *Backend) lookup(op, key string) (*entry, error) {
