@@ -90,7 +90,10 @@ func casePresign(ctx context.Context, cfg *config, rep *report, e serverEnv, hav
 
 // ---------------------------------------------------------------- peak RSS
 
-var rssClients = []string{"kite minio", "kite s3", "kite local", "minio-go default", "minio-go 16MiB parts", "gocloud s3blob"}
+// rssClients are the clients of the peak-RSS table. The child also knows
+// "minio-go 16MiB parts", "kite s3 8MiB parts" and "kite s3 concurrency 1"
+// (-rss-child NAME), for evidence outside the timed run.
+var rssClients = []string{"kite minio", "kite s3", "kite local", "minio-go default", "gocloud s3blob"}
 
 type rssOut struct {
 	BaseKiB int64   `json:"base_kib"`
@@ -118,16 +121,20 @@ func caseRSS(ctx context.Context, cfg *config, rep *report, haveMinio bool) erro
 	for r := range cfg.runs {
 		for j := range names {
 			n := names[(j+r)%len(names)]
-			cmd := exec.CommandContext(ctx, exe, "-rss-child", n, "-rss-size", strconv.FormatInt(cfg.rssSize, 10), "-disk", cfg.diskDir)
-			cmd.Stderr = os.Stderr
-			out, err := cmd.Output()
-			if err != nil {
-				return fmt.Errorf("child %s: %w", n, err)
-			}
 			var o rssOut
-			if err := json.Unmarshal(out, &o); err != nil {
-				return fmt.Errorf("child %s: %q: %w", n, out, err)
+			var err error
+			// One retry: on a loaded machine MinIO has been seen to give
+			// up on a slow part (IncompleteBody).
+			for try := 1; try <= 2; try++ {
+				if o, err = runRSSChild(ctx, exe, n, cfg); err == nil {
+					break
+				}
+				log.Printf("  rss %s, run %d, try %d: %v", n, r+1, try, err)
 			}
+			if err != nil {
+				return err
+			}
+			log.Printf("  rss %-20s run %d: %7.1f MiB  %6.0f MB/s", n, r+1, float64(o.PeakKiB)/1024, float64(cfg.rssSize)/1e6/o.Seconds)
 			if n != "kite local" {
 				if err := removeObject(ctx, "rss-"+strings.ReplaceAll(n, " ", "-")); err != nil {
 					return err
@@ -154,6 +161,20 @@ func removeObject(ctx context.Context, key string) error {
 		return err
 	}
 	return c.RemoveObject(ctx, bucket, key, mc.RemoveObjectOptions{})
+}
+
+func runRSSChild(ctx context.Context, exe, name string, cfg *config) (rssOut, error) {
+	var o rssOut
+	cmd := exec.CommandContext(ctx, exe, "-rss-child", name, "-rss-size", strconv.FormatInt(cfg.rssSize, 10), "-disk", cfg.diskDir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return o, fmt.Errorf("child %s: %w", name, err)
+	}
+	if err := json.Unmarshal(out, &o); err != nil {
+		return o, fmt.Errorf("child %s: %q: %w", name, out, err)
+	}
+	return o, nil
 }
 
 func sizeName(n int64) string {
