@@ -35,7 +35,15 @@ func casePresign(ctx context.Context, cfg *config, rep *report, e serverEnv, hav
 		if err != nil {
 			return err
 		}
-		clients = cs
+		// The same driver opened by URL, as most applications do: Open
+		// gives the presign client the URL's static credentials, New asks
+		// the given client for them on every URL.
+		b, err := backend.Open(ctx, "minio://"+e.access+":"+e.secret+"@"+e.endpoint+"/"+bucket+"?secure=false&region="+region)
+		if err != nil {
+			return fmt.Errorf("opening the minio URL: %w", err)
+		}
+		defer b.Close()
+		clients = append(cs[:1:1], append([]client{{"kite minio (Open)", kiteStore{b: b}}}, cs[1:]...)...)
 	}
 	parent, err := os.MkdirTemp(cfg.tmpfsDir, "kite-bench-")
 	if err != nil {

@@ -80,7 +80,7 @@ func checks(rep *report, cfg *config) []check {
 		}
 	}
 	for _, c := range cfg.concs {
-		for _, p := range [][2]string{{"kite minio", "minio-go"}, {"kite s3", "aws-sdk-go-v2"}} {
+		for _, p := range [][2]string{{"kite minio", "minio-go"}, {"kite minio (Open)", "minio-go"}, {"kite s3", "aws-sdk-go-v2"}} {
 			ge("presign", fmt.Sprintf("%s c=%d ÷ %s", p[0], c, p[1]), ratio(rep.find("presign", "", "presign", c, p[0]), rep.find("presign", "", "presign", c, p[1])), 0.95)
 		}
 		for _, k := range []string{"kite local", "kite memory"} {
