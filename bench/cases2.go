@@ -140,7 +140,10 @@ func caseRSS(ctx context.Context, cfg *config, rep *report, haveMinio bool) erro
 				log.Printf("  rss %s, run %d, try %d: %v", n, r+1, try, err)
 			}
 			if err != nil {
-				return err
+				// A run lost to the server is left out of the median,
+				// and said so, rather than losing the whole case.
+				rep.Notes = append(rep.Notes, fmt.Sprintf("rss %s: run %d failed twice and is left out: %v", n, r+1, err))
+				continue
 			}
 			log.Printf("  rss %-20s run %d: %7.1f MiB  %6.0f MB/s", n, r+1, float64(o.PeakKiB)/1024, float64(cfg.rssSize)/1e6/o.Seconds)
 			if n != "kite local" {
@@ -173,6 +176,10 @@ func removeObject(ctx context.Context, key string) error {
 
 func runRSSChild(ctx context.Context, exe, name string, cfg *config) (rssOut, error) {
 	var o rssOut
+	// Bounded: a MinIO that has marked its drive offline (seen on a loaded
+	// machine) makes the SDKs retry for minutes.
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "-rss-child", name, "-rss-size", strconv.FormatInt(cfg.rssSize, 10), "-disk", cfg.diskDir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
