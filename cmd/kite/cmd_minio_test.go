@@ -97,7 +97,7 @@ func TestObjectCommandsMinIO(t *testing.T) {
 	assert.Contains(t, resp.Header.Get("Content-Disposition"), "Report March.pdf")
 
 	var pr struct {
-		URL     string              `json:"url"`
+		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(kite("", "presign", "--json", "--content-type", "image/png", "--size", "5", "put", "up/x.png")), &pr))
