@@ -34,7 +34,11 @@
 // no room for the backslash, is stored as `\h` + hex(sha256(segment)) and its
 // key is read back from the file. Keys never contain a backslash, so these
 // names cannot collide with a key, and "a" and "a/b" coexist as on S3.
-// Temporary files are named `\t…` and are never listed. Each file holds the
+// Temporary files are named `\t…` and are never listed; a writer holds an
+// flock on its own until the commit, so the temporary file of a writer that
+// died (a killed process) is the one nobody holds, and Backend.Sweep removes
+// it. New starts one Sweep in the background (Options.NoSweep: not).
+// Each file holds the
 // object's bytes followed by a JSON trailer (key, content type, metadata,
 // ETag, modification time) and an 8-byte footer, so one rename commits data
 // and attributes together, and a new Backend on the same directory sees the

@@ -63,6 +63,9 @@ type Options struct {
 	Secret string
 	// MaxUploadSize is the largest presigned PUT Handler accepts; 0 = 5 GiB.
 	MaxUploadSize int64
+	// NoSweep skips the background Sweep that New starts, which removes the
+	// temporary files of writers that died mid-write.
+	NoSweep bool
 	// CORSOrigins are the origins (scheme://host[:port], or "*") browsers may
 	// use presigned URLs from.
 	CORSOrigins []string
@@ -78,6 +81,8 @@ type Backend struct {
 	signer *signurl.Signer // nil: presigning disabled
 	closed atomic.Bool
 	bufs   sync.Pool // *[]byte of copyBufSize
+
+	stopSweep func() // cancels the background Sweep and waits; nil: none
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -126,6 +131,9 @@ func New(dir string, opts Options) (*Backend, error) {
 	b.bufs.New = func() any {
 		buf := make([]byte, copyBufSize)
 		return &buf
+	}
+	if !opts.NoSweep {
+		b.startSweep()
 	}
 	return b, nil
 }
@@ -289,9 +297,6 @@ func (b *Backend) store(ctx context.Context, key string, a *attrs, fill func(*os
 			return nil, err
 		}
 	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
 	// A cancellation that arrived after the last read still stops the write.
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -300,6 +305,13 @@ func (b *Backend) store(ctx context.Context, key string, a *attrs, fill func(*os
 		return nil, err
 	}
 	committed = true
+	// f stays open, and locked, until the commit: an unlocked temporary
+	// file is one Sweep may remove. Its data is synced already (or nosync
+	// asked not to), so a late error here is the rare delayed write error
+	// of nosync; the object is in place, and the error is reported.
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
 	if !b.nosync {
 		if err := syncDir(d, "."); err != nil {
 			return nil, err
@@ -330,7 +342,21 @@ func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 			var f *os.File
 			f, err = d.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 			if err == nil {
-				return d, f, tmp, nil
+				// Held until the commit, so that Sweep knows the
+				// file is being written. Sweep may have taken the
+				// file in the moment before the lock, and removed
+				// it: then make another.
+				var mine bool
+				if mine, err = lockedTemp(d, f, tmp); mine {
+					return d, f, tmp, nil
+				}
+				f.Close()
+				if err != nil {
+					d.Remove(tmp)
+					d.Close()
+					return nil, nil, "", err
+				}
+				err = fs.ErrExist // try another name
 			}
 			d.Close()
 		}
@@ -353,6 +379,26 @@ func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 			return nil, nil, "", err
 		}
 	}
+}
+
+// lockedTemp locks f, the new temporary file tmp in d, and reports whether
+// tmp still names it once locked (false: Sweep removed it meanwhile).
+func lockedTemp(d *os.Root, f *os.File, tmp string) (bool, error) {
+	if err := lockFile(f); err != nil {
+		return false, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := d.Lstat(tmp)
+	if isMissing(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, now), nil
 }
 
 // mkdirAll makes dir and its parents and, unless nosync, makes the new
@@ -798,7 +844,8 @@ func (b *Backend) Health(ctx context.Context) error {
 		return wrap("Health", "", err)
 	}
 	err = f.Close()
-	if rerr := b.root.Remove(name); err == nil {
+	// A Sweep may remove the (unlocked) file first.
+	if rerr := b.root.Remove(name); err == nil && !isMissing(rerr) {
 		err = rerr
 	}
 	return wrap("Health", "", err)
@@ -809,6 +856,9 @@ func (b *Backend) Health(ctx context.Context) error {
 func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return wrap("Close", "", backend.ErrClosed)
+	}
+	if b.stopSweep != nil {
+		b.stopSweep()
 	}
 	return wrap("Close", "", b.root.Close())
 }

@@ -32,3 +32,31 @@ func lockFile(f *os.File) error {
 	}
 	return nil
 }
+
+// tryLockFile takes an exclusive flock on f if no one holds one, without
+// waiting. It reports false, and no error, when another open file holds it.
+func tryLockFile(f *os.File) (bool, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var lerr error
+	err = sc.Control(func(fd uintptr) {
+		for {
+			lerr = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
+			if lerr != syscall.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return false, err
+	}
+	if lerr == syscall.EWOULDBLOCK {
+		return false, nil
+	}
+	if lerr != nil {
+		return false, &os.SyscallError{Syscall: "flock", Err: lerr}
+	}
+	return true, nil
+}
