@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -40,12 +39,9 @@ type attrs struct {
 // appendTrailer appends a's trailer and the footer to b.
 func appendTrailer(b []byte, a *attrs) []byte {
 	a.V = formatVersion
-	j, err := json.Marshal(a)
-	if err != nil {
-		panic("local: marshal trailer: " + err.Error()) // strings and an int64 always marshal
-	}
-	b = append(b, j...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(j)))
+	start := len(b)
+	b = encodeAttrs(b, a)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)-start))
 	return append(b, magic...)
 }
 
@@ -66,7 +62,7 @@ func parseTail(tail []byte, fileSize int64) (a *attrs, dataSize int64, need int,
 		return nil, 0, whole, nil
 	}
 	a = new(attrs)
-	if err := json.Unmarshal(tail[len(tail)-whole:len(tail)-footerLen], a); err != nil || a.V != formatVersion {
+	if err := decodeAttrs(tail[len(tail)-whole:len(tail)-footerLen], a); err != nil || a.V != formatVersion {
 		return nil, 0, 0, errCorrupt
 	}
 	return a, fileSize - int64(whole), 0, nil

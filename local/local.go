@@ -82,7 +82,8 @@ type Backend struct {
 	closed atomic.Bool
 	bufs   sync.Pool // *[]byte of copyBufSize
 
-	stopSweep func() // cancels the background Sweep and waits; nil: none
+	stopSweep func()   // cancels the background Sweep and waits; nil: none
+	dirFile   *os.File // the root directory, for openFile; nil: not used
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -127,7 +128,12 @@ func New(dir string, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, openErr(err)
 	}
-	b := &Backend{dir: abs, root: root, nosync: opts.NoSync, signer: signer}
+	dirFile, err := openDirFile(root)
+	if err != nil {
+		root.Close()
+		return nil, openErr(err)
+	}
+	b := &Backend{dir: abs, root: root, nosync: opts.NoSync, signer: signer, dirFile: dirFile}
 	b.bufs.New = func() any {
 		buf := make([]byte, copyBufSize)
 		return &buf
@@ -347,7 +353,7 @@ func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 				// file in the moment before the lock, and removed
 				// it: then make another.
 				var mine bool
-				if mine, err = lockedTemp(d, f, tmp); mine {
+				if mine, err = lockedTemp(f); mine {
 					return d, f, tmp, nil
 				}
 				f.Close()
@@ -381,24 +387,15 @@ func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 	}
 }
 
-// lockedTemp locks f, the new temporary file tmp in d, and reports whether
-// tmp still names it once locked (false: Sweep removed it meanwhile).
-func lockedTemp(d *os.Root, f *os.File, tmp string) (bool, error) {
+// lockedTemp locks f, a new temporary file, and reports whether its name
+// still names it once locked (false: Sweep removed it meanwhile). A
+// temporary file has one name, never reused, so it is still in place while
+// it has a link.
+func lockedTemp(f *os.File) (bool, error) {
 	if err := lockFile(f); err != nil {
 		return false, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	now, err := d.Lstat(tmp)
-	if isMissing(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fi, now), nil
+	return linked(f)
 }
 
 // mkdirAll makes dir and its parents and, unless nosync, makes the new
@@ -544,7 +541,7 @@ func (b *Backend) openObject(key string) (f *os.File, size int64, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err = b.root.Open(joinPath(dir, name))
+	f, err = b.openFile(joinPath(dir, name))
 	if err != nil {
 		return nil, 0, notFound(err)
 	}
@@ -859,6 +856,9 @@ func (b *Backend) Close() error {
 	}
 	if b.stopSweep != nil {
 		b.stopSweep()
+	}
+	if b.dirFile != nil {
+		b.dirFile.Close()
 	}
 	return wrap("Close", "", b.root.Close())
 }

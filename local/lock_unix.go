@@ -60,3 +60,13 @@ func tryLockFile(f *os.File) (bool, error) {
 	}
 	return true, nil
 }
+
+// linked reports whether f still has a name (a link count above 0).
+func linked(f *os.File) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || st.Nlink > 0, nil
+}
