@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzRedactURL$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./backend
 	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
+	$(GO) test -run '^$$' -fuzz '^FuzzTrailer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/signurl
 
 ## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes
