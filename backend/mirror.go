@@ -97,12 +97,14 @@ func (d Divergence) Unwrap() error { return d.Err }
 // old object until the call returns); a process that dies between the two
 // steps leaves the secondary behind with no report; writes to the primary
 // that do not go through this Mirror value (another process, a presigned PUT
-// URL) are not mirrored (PresignPut reports its key as a Divergence, whose
-// Err matches ErrUnsupported, even without Strict, which does not fail it);
-// a Copy on the secondary copies the secondary's source, so a source that
-// had diverged makes the destination diverge too. Run kite sync from the
+// URL) are not mirrored (PresignPut reports its key through OnDivergence,
+// with an Err matching ErrUnsupported; Strict does not fail it); a Copy on
+// the secondary copies the secondary's source, so a source that had diverged
+// with the same size makes the destination diverge too. Run kite sync from the
 // primary to the secondary to repair every reported key, after a crash, and
-// before switching the application to the secondary.
+// before switching the application to the secondary; the objects the Mirror
+// wrote carry no kite-sha256 fingerprint, so the first kite sync copies them
+// once more.
 //
 // The returned Backend does not own primary or secondary: its Close closes
 // neither and makes its own later calls fail with ErrClosed. It is safe for
