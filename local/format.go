@@ -48,8 +48,8 @@ func appendTrailer(b []byte, a *attrs) []byte {
 // parseTail parses the attributes from tail, the last bytes of a file of
 // fileSize bytes, and returns them with the size of the data section. When
 // tail is too short to hold the trailer, need is the number of bytes to read
-// from the end instead, and a is nil.
-func parseTail(tail []byte, fileSize int64) (a *attrs, dataSize int64, need int, err error) {
+// from the end instead, and a is nil. key is the key expected, or "".
+func parseTail(tail []byte, fileSize int64, key string) (a *attrs, dataSize int64, need int, err error) {
 	if len(tail) < footerLen || string(tail[len(tail)-4:]) != magic {
 		return nil, 0, 0, errCorrupt
 	}
@@ -62,7 +62,7 @@ func parseTail(tail []byte, fileSize int64) (a *attrs, dataSize int64, need int,
 		return nil, 0, whole, nil
 	}
 	a = new(attrs)
-	if err := decodeAttrs(tail[len(tail)-whole:len(tail)-footerLen], a); err != nil || a.V != formatVersion {
+	if err := decodeAttrs(tail[len(tail)-whole:len(tail)-footerLen], a, key); err != nil || a.V != formatVersion {
 		return nil, 0, 0, errCorrupt
 	}
 	return a, fileSize - int64(whole), 0, nil
@@ -79,7 +79,7 @@ func readAttrs(f *os.File, size int64) (*attrs, int64, error) {
 			}
 			return nil, 0, err
 		}
-		a, dataSize, need, err := parseTail(buf, size)
+		a, dataSize, need, err := parseTail(buf, size, "")
 		if err != nil || a != nil {
 			return a, dataSize, err
 		}

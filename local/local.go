@@ -81,6 +81,7 @@ type Backend struct {
 	signer *signurl.Signer // nil: presigning disabled
 	closed atomic.Bool
 	bufs   sync.Pool // *[]byte of copyBufSize
+	small  sync.Pool // *[]byte of smallFile: the whole small objects Get reads
 
 	stopSweep func()   // cancels the background Sweep and waits; nil: none
 	dirFile   *os.File // the root directory, for openFile; nil: not used
@@ -557,6 +558,35 @@ func (b *Backend) openObject(key string) (f *os.File, size int64, err error) {
 	return f, fi.Size(), nil
 }
 
+// loadFileRoot is loadFile through os.Root.
+func (b *Backend) loadFileRoot(name string, buf []byte) (data []byte, f *os.File, size int64, err error) {
+	f, err = b.root.Open(name)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errCorrupt
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, err
+	}
+	if size = fi.Size(); size > int64(len(buf)) {
+		return nil, f, size, nil
+	}
+	data = buf[:size]
+	_, err = f.ReadAt(data, 0)
+	f.Close()
+	if err == io.EOF {
+		err = errCorrupt // the file shrank: not one of ours
+	}
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return data, nil, size, nil
+}
+
 // checkKey verifies the key in a trailer. For a long last segment the file
 // name is a hash and the trailer is the only record of the key.
 func checkKey(a *attrs, key string) error {
@@ -586,33 +616,34 @@ func (b *Backend) Get(ctx context.Context, key string, opts backend.GetOptions) 
 }
 
 func (b *Backend) get(ctx context.Context, key string, opts backend.GetOptions) (io.ReadCloser, *backend.Object, error) {
-	f, size, err := b.openObject(key)
+	dir, name, err := keyPath(key)
 	if err != nil {
 		return nil, nil, err
 	}
-	if size <= smallFile {
-		// One pread for data and trailer; the file is closed at once.
-		buf := make([]byte, size)
-		_, err := f.ReadAt(buf, 0)
-		f.Close()
+	// A small file is read whole, data and trailer, into a pooled buffer
+	// and closed at once; the reader returns the buffer at Close.
+	bp := b.smallBuf()
+	buf, f, size, err := b.loadFile(joinPath(dir, name), (*bp)[:smallFile])
+	if f != nil || err != nil {
+		b.small.Put(bp)
+	}
+	if err != nil {
+		return nil, nil, notFound(err)
+	}
+	if f == nil {
+		a, dataSize, _, err := parseTail(buf, size, key)
+		if err == nil {
+			err = checkKey(a, key)
+		}
+		var off, n int64
+		if err == nil {
+			off, n, err = opts.Range(dataSize)
+		}
 		if err != nil {
-			if err == io.EOF {
-				err = errCorrupt
-			}
+			b.small.Put(bp)
 			return nil, nil, err
 		}
-		a, dataSize, _, err := parseTail(buf, size)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := checkKey(a, key); err != nil {
-			return nil, nil, err
-		}
-		off, n, err := opts.Range(dataSize)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &reader{ctx: ctx, rs: bytes.NewReader(buf[off : off+n])}, a.object(dataSize), nil
+		return &reader{ctx: ctx, rs: bytes.NewReader(buf[off : off+n]), b: b, pooled: bp}, a.object(dataSize), nil
 	}
 	a, dataSize, err := readAttrs(f, size)
 	if err == nil {
@@ -634,11 +665,27 @@ func (b *Backend) get(ctx context.Context, key string, opts backend.GetOptions) 
 // context before every read, and copies through a large pooled buffer in
 // WriteTo.
 type reader struct {
-	ctx context.Context
-	rs  io.ReadSeeker
-	c   io.Closer // the file, or nil for an object read into memory
-	b   *Backend  // buffer pool, for WriteTo on a file
+	ctx    context.Context
+	rs     io.ReadSeeker
+	c      io.Closer // the file, or nil for an object read into memory
+	b      *Backend  // buffer pools
+	pooled *[]byte   // the buffer of an object read into memory, returned at Close
 }
+
+// smallBuf returns a buffer of smallFile bytes from the pool.
+func (b *Backend) smallBuf() *[]byte {
+	if p, ok := b.small.Get().(*[]byte); ok {
+		return p
+	}
+	buf := make([]byte, smallFile)
+	return &buf
+}
+
+// closedReader is a reader after Close: its buffer is back in the pool.
+type closedReader struct{}
+
+func (closedReader) Read([]byte) (int, error)       { return 0, os.ErrClosed }
+func (closedReader) Seek(int64, int) (int64, error) { return 0, os.ErrClosed }
 
 // Read reads from the object, failing with the context's error once it is done.
 func (r *reader) Read(p []byte) (int, error) {
@@ -655,19 +702,25 @@ func (r *reader) Seek(offset int64, whence int) (int64, error) {
 
 // WriteTo copies the rest of the object to w (io.Copy uses it).
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
-	if r.b == nil {
+	if br, ok := r.rs.(*bytes.Reader); ok {
 		if err := r.ctx.Err(); err != nil {
 			return 0, err
 		}
-		return io.Copy(w, r.rs.(*bytes.Reader))
+		return br.WriteTo(w)
 	}
 	bp := r.b.getBuf()
 	defer r.b.putBuf(bp)
 	return io.CopyBuffer(w, struct{ io.Reader }{r}, *bp)
 }
 
-// Close releases the file.
+// Close releases the file or the buffer; later calls fail with os.ErrClosed.
 func (r *reader) Close() error {
+	if r.pooled != nil {
+		r.rs = closedReader{}
+		r.b.small.Put(r.pooled)
+		r.pooled = nil
+		return nil
+	}
 	if r.c == nil {
 		return nil
 	}

@@ -761,3 +761,22 @@ func TestPresign(t *testing.T) {
 	_, err = b.PresignGet(ctx, "a/../b", backend.PresignOptions{})
 	assert.ErrorIs(t, err, backend.ErrInvalidKey)
 }
+
+// TestSmallGetAfterClose: a small object is read into a pooled buffer that
+// Close gives back, so reading after Close must fail, never show another
+// object's bytes.
+func TestSmallGetAfterClose(t *testing.T) {
+	t.Parallel()
+	b, _ := newBackend(t)
+	ctx := context.Background()
+	put(t, b, "a", "first object")
+	put(t, b, "b", "second object")
+	rc, _, err := b.Get(ctx, "a", backend.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	assert.Equal(t, "second object", get(t, b, "b"))
+	_, err = rc.Read(make([]byte, 10))
+	assert.ErrorIs(t, err, os.ErrClosed)
+	_, err = io.Copy(io.Discard, rc)
+	assert.ErrorIs(t, err, os.ErrClosed)
+}

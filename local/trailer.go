@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -87,8 +88,10 @@ func plainJSON(s string) bool {
 
 // decodeAttrs decodes a trailer. It takes the form encodeAttrs writes
 // without escapes itself and gives everything else to encoding/json.
-func decodeAttrs(j []byte, a *attrs) error {
-	if d := (attrDecoder{j: j}); d.decode(a) {
+// key, when not "", is the key the caller expects: a trailer holding it
+// shares the string instead of allocating one.
+func decodeAttrs(j []byte, a *attrs, key string) error {
+	if d := (attrDecoder{j: j, key: key}); d.decode(a) {
 		return nil
 	}
 	*a = attrs{}
@@ -97,16 +100,34 @@ func decodeAttrs(j []byte, a *attrs) error {
 
 // attrDecoder reads the plain form; any surprise makes decode report false.
 type attrDecoder struct {
-	j  []byte
-	ok bool
+	j   []byte
+	key string
+	ok  bool
 }
+
+// lastContentType is the content type decoded last, shared by the next
+// trailer with the same one (most stores hold a few types).
+var lastContentType atomic.Pointer[string]
 
 func (d *attrDecoder) decode(a *attrs) bool {
 	d.ok = true
 	d.lit(`{"v":`)
 	a.V = int(d.int())
-	a.Key = d.field(`,"key":`)
-	a.ContentType = d.field(`,"content_type":`)
+	d.lit(`,"key":`)
+	if k := d.raw(); string(k) == d.key {
+		a.Key = d.key
+	} else {
+		a.Key = string(k)
+	}
+	d.lit(`,"content_type":`)
+	ct := d.raw()
+	if p := lastContentType.Load(); p != nil && string(ct) == *p {
+		a.ContentType = *p
+	} else {
+		s := string(ct)
+		a.ContentType = s
+		lastContentType.Store(&s) // a pointer to s, not to a's field
+	}
 	if d.ok && len(d.j) > 0 && string(d.j[:min(len(d.j), 13)]) == `,"metadata":{` {
 		d.j = d.j[13:]
 		a.Metadata = map[string]string{}
@@ -141,16 +162,20 @@ func (d *attrDecoder) field(name string) string {
 }
 
 // str reads a string with no escape in it.
-func (d *attrDecoder) str() string {
+func (d *attrDecoder) str() string { return string(d.raw()) }
+
+// raw reads a string with no escape in it and returns its bytes (nil after
+// a surprise).
+func (d *attrDecoder) raw() []byte {
 	d.lit(`"`)
 	if !d.ok {
-		return ""
+		return nil
 	}
 	for i, c := range d.j {
 		if c == '"' {
 			if s := d.j[:i]; utf8.Valid(s) {
 				d.j = d.j[i+1:]
-				return string(s)
+				return s
 			}
 			break
 		}
@@ -159,7 +184,7 @@ func (d *attrDecoder) str() string {
 		}
 	}
 	d.ok = false
-	return ""
+	return nil
 }
 
 // int reads an integer as json.Marshal writes one: no sign but "-", no

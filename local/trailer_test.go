@@ -31,7 +31,7 @@ func TestTrailerMatchesEncodingJSON(t *testing.T) {
 
 			var viaJSON, viaFast attrs
 			require.NoError(t, json.Unmarshal(got, &viaJSON))
-			require.NoError(t, decodeAttrs(got, &viaFast))
+			require.NoError(t, decodeAttrs(got, &viaFast, a.Key))
 			assert.Equal(t, viaJSON, viaFast, "decoded")
 		})
 	}
@@ -46,12 +46,12 @@ func TestTrailerDecodeFallsBack(t *testing.T) {
 	} {
 		var want, got attrs
 		require.NoError(t, json.Unmarshal([]byte(j), &want), j)
-		require.NoError(t, decodeAttrs([]byte(j), &got), j)
+		require.NoError(t, decodeAttrs([]byte(j), &got, "k"), j)
 		assert.Equal(t, want, got, j)
 	}
 	for _, j := range []string{``, `{`, `{"v":1,"key":"k`, `{"v":01,"key":"k","content_type":"t","etag":"e","mtime":1}`, `{"v":1,"key":"k","content_type":"t","etag":"e","mtime":1}x`} {
 		var got attrs
-		assert.Error(t, decodeAttrs([]byte(j), &got), j)
+		assert.Error(t, decodeAttrs([]byte(j), &got, "k"), j)
 	}
 }
 
@@ -72,7 +72,7 @@ func FuzzTrailer(f *testing.F) {
 		var a attrs
 		if json.Unmarshal(j, &a) == nil {
 			var back attrs
-			require.NoError(t, decodeAttrs(encodeAttrs(nil, &a), &back))
+			require.NoError(t, decodeAttrs(encodeAttrs(nil, &a), &back, ""))
 			if len(a.Metadata) == 0 {
 				a.Metadata, back.Metadata = nil, nil // omitempty
 			}
