@@ -281,8 +281,8 @@ func (b *Backend) store(ctx context.Context, key string, a *attrs, fill func(*os
 	if err != nil {
 		return nil, err
 	}
-	// Every step works in dir opened once as a Root: one path walk per
-	// write instead of one per system call.
+	// Every step works in dir opened once: one path walk per write
+	// instead of one per system call.
 	d, f, tmp, err := b.createTemp(dir)
 	if err != nil {
 		return nil, err
@@ -340,10 +340,10 @@ func (a *attrs) object(size int64) *backend.Object {
 }
 
 // createTemp creates a new temporary file in dir, creating dir when missing.
-// It returns dir opened as a Root, the file and its name in dir.
-func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
+// It returns dir opened (see dirHandle), the file and its name in dir.
+func (b *Backend) createTemp(dir string) (dirHandle, *os.File, string, error) {
 	for attempt := 0; ; attempt++ {
-		d, err := openDir(b.root, dir)
+		d, err := b.openDirHandle(dir)
 		if err == nil {
 			tmp := randomName(tempPrefix)
 			var f *os.File
@@ -388,6 +388,19 @@ func (b *Backend) createTemp(dir string) (*os.Root, *os.File, string, error) {
 	}
 }
 
+// dirHandle is a directory of the store opened for the steps of one write,
+// each on a name in it: an *os.Root, or on Linux a rawDir, which does the
+// same with one system call per step.
+type dirHandle interface {
+	OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
+	Open(name string) (*os.File, error)
+	Stat(name string) (fs.FileInfo, error)
+	Link(oldname, newname string) error
+	Rename(oldname, newname string) error
+	Remove(name string) error
+	Close() error
+}
+
 // lockedTemp locks f, a new temporary file, and reports whether its name
 // still names it once locked (false: Sweep removed it meanwhile). A
 // temporary file has one name, never reused, so it is still in place while
@@ -419,7 +432,7 @@ func (b *Backend) mkdirAll(dir string) error {
 }
 
 // syncDir fsyncs directory name of r, making the renames and links in it durable.
-func syncDir(r *os.Root, name string) error {
+func syncDir(r dirHandle, name string) error {
 	d, err := r.Open(name)
 	if err != nil {
 		return err
@@ -441,7 +454,7 @@ func syncDir(r *os.Root, name string) error {
 // replace it: an IfMatch check and its rename cannot be split by another
 // write. Creating where nothing exists is also a link, so that it cannot
 // slip between another writer's check and rename either.
-func commit(ctx context.Context, d *os.Root, tmp, target string, mode commitMode) error {
+func commit(ctx context.Context, d dirHandle, tmp, target string, mode commitMode) error {
 	if mode.ifNotExists {
 		err := d.Link(tmp, target)
 		if err != nil {
@@ -500,7 +513,7 @@ func commit(ctx context.Context, d *os.Root, tmp, target string, mode commitMode
 // sure the file is still the one at target (not replaced or removed while it
 // waited for the lock). It returns nil and no error when there is no file at
 // target. Closing the file releases the lock.
-func lockCurrent(d *os.Root, target string) (*os.File, error) {
+func lockCurrent(d dirHandle, target string) (*os.File, error) {
 	for {
 		f, err := d.Open(target)
 		if err != nil {
@@ -528,7 +541,7 @@ func lockCurrent(d *os.Root, target string) (*os.File, error) {
 			}
 			return nil, err
 		}
-		if os.SameFile(fi, now) {
+		if sameFile(fi, now) {
 			return f, nil
 		}
 		f.Close()
@@ -761,7 +774,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 	if err := b.ready(ctx); err != nil {
 		return wrap("Delete", key, err)
 	}
-	d, err := openDir(b.root, dir)
+	d, err := b.openDirHandle(dir)
 	if err != nil {
 		if isMissing(err) {
 			return nil
@@ -784,7 +797,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 }
 
 // remove removes the object file name from d under its lock.
-func (b *Backend) remove(d *os.Root, name string) error {
+func (b *Backend) remove(d dirHandle, name string) error {
 	cur, err := lockCurrent(d, name)
 	if err != nil || cur == nil {
 		return err
