@@ -512,3 +512,86 @@ func TestMirrorCloseLeavesTheStoresOpen(t *testing.T) {
 	_, err = p.Stat(ctx, "k")
 	assert.ErrorIs(t, err, backend.ErrNotFound, "nothing was written after Close")
 }
+
+// blocking is a secondary whose first Put signals entered and waits for
+// release.
+type blocking struct {
+	backend.Backend
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blocking) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
+	b.once.Do(func() {
+		close(b.entered)
+		<-b.release
+	})
+	return b.Backend.Put(ctx, key, r, opts)
+}
+
+// signalling closes done when its n-th Put has returned.
+type signalling struct {
+	backend.Backend
+	mu   sync.Mutex
+	n    int
+	done chan struct{}
+}
+
+func (s *signalling) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
+	obj, err := s.Backend.Put(ctx, key, r, opts)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n--; s.n == 0 {
+		close(s.done)
+	}
+	return obj, err
+}
+
+// TestMirrorKeyLockHonoursContext: a write of a key whose secondary copy is
+// under way waits for it, and gives up when its context is done: the primary
+// has the write, the key is reported as diverged (the secondary is behind),
+// and the key's lock still works.
+func TestMirrorKeyLockHonoursContext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newMem(t)
+	pw := &signalling{Backend: p, n: 2, done: make(chan struct{})}
+	s := &blocking{Backend: newMem(t), entered: make(chan struct{}), release: make(chan struct{})}
+	var dv divergences
+	m := backend.Mirror(pw, s, backend.MirrorOptions{OnDivergence: dv.record})
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := m.Put(ctx, "k", strings.NewReader("first"), backend.PutOptions{})
+		first <- err
+	}()
+	<-s.entered // the first Put holds the key's lock
+
+	cctx, cancel := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, err := m.Put(cctx, "k", strings.NewReader("second"), backend.PutOptions{})
+		second <- err
+	}()
+	// The second Put waits for the lock after its primary write.
+	<-pw.done
+	cancel()
+	data, _ := getString(t, p, "k")
+	require.Equal(t, "second", data, "the primary has the second write")
+	require.NoError(t, <-second, "not Strict: the primary's result")
+	got := dv.all()
+	require.Len(t, got, 1)
+	assert.ErrorIs(t, got[0].Err, context.Canceled)
+
+	assert.Equal(t, "k", got[0].Key)
+
+	close(s.release)
+	require.NoError(t, <-first)
+	data, _ = getString(t, s, "k")
+	assert.Equal(t, "first", data, "the secondary is behind on the reported key")
+	_, err := m.Put(ctx, "k", strings.NewReader("third"), backend.PutOptions{})
+	require.NoError(t, err, "the lock is free again")
+	data, _ = getString(t, s, "k")
+	assert.Equal(t, "third", data)
+}
