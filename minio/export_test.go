@@ -13,7 +13,7 @@ func NewWithPresignTransport(client *mc.Client, bucket string, opts Options, rt 
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	return newBackend(client, bucket, opts, credentials.New(clientCreds{client}), rt)
+	return newBackend(client, bucket, opts, credentials.New(&clientCreds{c: client}), rt)
 }
 
 // SetCopyLimit makes Copy use a multipart copy (ComposeObject) in parts of

@@ -205,8 +205,8 @@ type Backend struct {
 // New returns a Backend for bucket through an existing client, which should
 // use path-style addressing and the region of opts. New makes no request and
 // does not check that the bucket exists (Health does). The presign client it
-// makes for opts.PublicEndpoint (or the client's own endpoint) asks client
-// for its credentials on every URL, so rotated credentials are used at once.
+// makes for opts.PublicEndpoint (or the client's own endpoint) takes client's
+// current credentials for every URL, so rotated credentials are used at once.
 // Close does not close client.
 func New(client *mc.Client, bucket string, opts Options) (*Backend, error) {
 	if client == nil {
@@ -215,7 +215,7 @@ func New(client *mc.Client, bucket string, opts Options) (*Backend, error) {
 	if err := opts.check(); err != nil {
 		return nil, &backend.Error{Op: "Open", Driver: driver, Err: err}
 	}
-	return newBackend(client, bucket, opts, credentials.New(clientCreds{client}), refuseTransport{})
+	return newBackend(client, bucket, opts, credentials.New(&clientCreds{c: client}), refuseTransport{})
 }
 
 // newBackend makes the Backend; presignRT is the presign client's transport
@@ -255,17 +255,40 @@ func newBackend(client *mc.Client, bucket string, opts Options, creds *credentia
 	}, nil
 }
 
-// clientCreds is a credentials.Provider that asks a client for its current
-// credentials every time, so that the presign client follows its rotation.
-type clientCreds struct{ c *mc.Client }
-
-func (p clientCreds) Retrieve() (credentials.Value, error) { return p.c.GetCreds() }
-
-func (p clientCreds) RetrieveWithCredContext(*credentials.CredContext) (credentials.Value, error) {
-	return p.c.GetCreds()
+// clientCreds is the presign client's credentials.Provider: it hands out the
+// client's current credentials and reports its own expired only when the
+// client's have changed since. Reporting them always expired would send every
+// URL through minio-go's retrieval path (a singleflight goroutine per URL,
+// 0.6x the URLs/s of a static provider); an unchanged value is served from
+// the cache inline instead.
+type clientCreds struct {
+	c    *mc.Client
+	last atomic.Pointer[credentials.Value] // what Retrieve last returned
 }
 
-func (p clientCreds) IsExpired() bool { return true }
+func (p *clientCreds) Retrieve() (credentials.Value, error) {
+	v, err := p.c.GetCreds()
+	if err != nil {
+		return credentials.Value{}, err
+	}
+	p.last.Store(&v)
+	return v, nil
+}
+
+func (p *clientCreds) RetrieveWithCredContext(*credentials.CredContext) (credentials.Value, error) {
+	return p.Retrieve()
+}
+
+// IsExpired asks the client for its credentials (cached by the client's own
+// provider until they expire) and compares them with the last retrieved.
+func (p *clientCreds) IsExpired() bool {
+	last := p.last.Load()
+	if last == nil {
+		return true
+	}
+	v, err := p.c.GetCreds()
+	return err != nil || v != *last
+}
 
 // refuseTransport is the transport of the presign client: presigning must
 // never touch the network, and this proves it cannot.
@@ -620,16 +643,31 @@ func (b *Backend) PresignPut(ctx context.Context, key string, opts backend.Presi
 	return &backend.PresignedRequest{Method: http.MethodPut, URL: u.String(), Header: h, Expires: expiry(u, start, exp)}, nil
 }
 
-// expiry returns when a SigV4 URL expires: its signing time (truncated to
-// the second) plus its lifetime, or start + exp when it does not say.
+// expiry returns when a SigV4 URL of lifetime exp expires: its signing time
+// (X-Amz-Date, truncated to the second) plus exp in whole seconds, as
+// minio-go signs it (X-Amz-Expires); start + exp when the URL does not say.
+// The query is scanned, not parsed: parsing it again cost a tenth of a
+// presign.
 func expiry(u *url.URL, start time.Time, exp time.Duration) time.Time {
-	q := u.Query()
-	t, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-	secs, err2 := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
-	if err != nil || err2 != nil {
-		return start.Add(exp)
+	if t, ok := amzDate(u.RawQuery); ok {
+		return t.Add(exp.Truncate(time.Second))
 	}
-	return t.Add(time.Duration(secs) * time.Second)
+	return start.Add(exp)
+}
+
+// amzDate returns the X-Amz-Date of a SigV4 query. Values are
+// percent-encoded, so no "&" or "=" inside one can fool the scan.
+func amzDate(query string) (time.Time, bool) {
+	const name = "X-Amz-Date="
+	for query != "" {
+		var param string
+		param, query, _ = strings.Cut(query, "&")
+		if v, ok := strings.CutPrefix(param, name); ok {
+			t, err := time.Parse("20060102T150405Z", v)
+			return t, err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 // Health checks that the bucket exists and the credentials may reach it.

@@ -883,20 +883,40 @@ func (b *Backend) PresignPut(ctx context.Context, key string, opts backend.Presi
 // signed ones but Host, which the client derives from the URL. Expires comes
 // from the signing time in the URL, which SigV4 truncates to the second.
 func presigned(req *v4.PresignedHTTPRequest, exp time.Duration) *backend.PresignedRequest {
-	h := http.Header{}
+	h := make(http.Header, len(req.SignedHeader))
 	for k, v := range req.SignedHeader {
 		if strings.EqualFold(k, "Host") {
 			continue
 		}
 		h[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 	}
-	signedAt := time.Now()
-	if u, err := url.Parse(req.URL); err == nil {
-		if t, err := time.Parse("20060102T150405Z", u.Query().Get("X-Amz-Date")); err == nil {
-			signedAt = t
+	signedAt, ok := amzDate(req.URL)
+	if !ok {
+		signedAt = time.Now()
+	}
+	// X-Amz-Expires is exp in whole seconds.
+	return &backend.PresignedRequest{Method: req.Method, URL: req.URL, Header: h, Expires: signedAt.Add(exp.Truncate(time.Second))}
+}
+
+// amzDate returns the X-Amz-Date of a SigV4 URL. The query is scanned, not
+// parsed: parsing the URL again cost a tenth of a presign. Query values and
+// the path are percent-encoded, so no "?", "&" or "=" inside one can fool
+// the scan.
+func amzDate(rawURL string) (time.Time, bool) {
+	_, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return time.Time{}, false
+	}
+	const name = "X-Amz-Date="
+	for query != "" {
+		var param string
+		param, query, _ = strings.Cut(query, "&")
+		if v, ok := strings.CutPrefix(param, name); ok {
+			t, err := time.Parse("20060102T150405Z", v)
+			return t, err == nil
 		}
 	}
-	return &backend.PresignedRequest{Method: req.Method, URL: req.URL, Header: h, Expires: signedAt.Add(exp)}
+	return time.Time{}, false
 }
 
 // Health checks that the bucket exists and the credentials may use it.
