@@ -1,7 +1,9 @@
 package minio_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kitehq/kite/backend"
+	"github.com/kitehq/kite/internal/testenv"
 	"github.com/kitehq/kite/minio"
 )
 
@@ -55,6 +58,36 @@ func BenchmarkPresignGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			_ = u.String()
+		}
+	})
+}
+
+// BenchmarkPut64MiB uploads 64 MiB of known size from a bytes.Reader through
+// the driver (kite) and through minio-go's PutObject (raw), each with its own
+// client and connections, on the MinIO of scripts/servers.sh:
+//
+//	./scripts/servers.sh go test -run '^$' -bench Put64MiB ./minio
+func BenchmarkPut64MiB(b *testing.B) {
+	srv := testenv.MinIO(b)
+	bucket := newBucket(b, adminClient(b, srv))
+	data := make([]byte, 64<<20)
+	_, _ = rand.Read(data)
+	kite := openBucket(b, srv, bucket, "secure=false")
+	raw := adminClient(b, srv)
+	b.Run("kite", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := kite.Put(b.Context(), "bench/64MiB-kite", bytes.NewReader(data), backend.PutOptions{Size: int64(len(data))}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := raw.PutObject(b.Context(), bucket, "bench/64MiB-raw", bytes.NewReader(data), int64(len(data)), mc.PutObjectOptions{}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -25,7 +25,9 @@
 //     secure). URLs are signed for that host itself, never signed for one
 //     host and rewritten to another. Default: the internal endpoint.
 //   - part_size: the part size of multipart uploads, 5MiB to 5GiB (default
-//     16MiB). A Put buffers at most one part, so this bounds its memory.
+//     16MiB). A Put buffers one part (two of 8MiB or less), so this bounds
+//     its memory; a body with ReadAt (a file) is sent four parts at a time,
+//     unbuffered.
 //
 // Addressing is always path-style (http://host/bucket/key), so no bucket
 // name ever becomes a DNS name.
@@ -62,6 +64,9 @@ const (
 	DefaultRegion = "us-east-1"
 	// DefaultPartSize is the part size when Options.PartSize is 0.
 	DefaultPartSize = 16 << 20
+	// DefaultConcurrency is how many parts of one upload are sent at once
+	// when Options.Concurrency is 0 (minio-go's own number).
+	DefaultConcurrency = 4
 	// MinPartSize is S3's smallest part (all but the last).
 	MinPartSize = 5 << 20
 	// MaxPartSize is S3's largest part.
@@ -167,8 +172,14 @@ type Options struct {
 	// scheme of the client's endpoint). "" means the client's endpoint.
 	PublicEndpoint string
 	// PartSize is the part size of multipart uploads, from 5 MiB to 5 GiB;
-	// 0 means 16 MiB. A Put holds at most one part in memory.
+	// 0 means 16 MiB. A Put of a body it cannot read with ReadAt holds one
+	// part in memory (two of 8 MiB or less).
 	PartSize int64
+	// Concurrency is how many parts of one upload of a body read with
+	// ReadAt (a file, a bytes.Reader) are sent at once; 0 means 4. It costs
+	// no memory: such parts are read from the body as they are sent. Other
+	// bodies are sent one part at a time, in order.
+	Concurrency int
 }
 
 func (o *Options) check() error {
@@ -181,6 +192,12 @@ func (o *Options) check() error {
 	if o.PartSize < MinPartSize || o.PartSize > MaxPartSize {
 		return backend.Errorf(backend.ErrInvalidArgument, "part size %d: want 5MiB to 5GiB", o.PartSize)
 	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Concurrency < 0 {
+		return backend.Errorf(backend.ErrInvalidArgument, "negative concurrency %d", o.Concurrency)
+	}
 	return nil
 }
 
@@ -192,6 +209,9 @@ type Backend struct {
 	presigner *mc.Client // signs for the public endpoint; its transport refuses every request
 	bucket    string
 	partSize  int64
+	// concurrency is how many parts of a body read with ReadAt are sent
+	// at once.
+	concurrency int
 	// copyLimit is the largest object Copy copies with one CopyObject; larger
 	// ones go through ComposeObject in parts of composePartSize (0: the
 	// SDK's 5 GiB). Tests lower both.
@@ -246,12 +266,13 @@ func newBackend(client *mc.Client, bucket string, opts Options, creds *credentia
 		return fail(backend.Errorf(backend.ErrInvalidArgument, "public endpoint %q: %v", pub.Host, err))
 	}
 	return &Backend{
-		client:    client,
-		core:      mc.Core{Client: client},
-		presigner: presigner,
-		bucket:    bucket,
-		partSize:  opts.PartSize,
-		copyLimit: maxCopySize,
+		client:      client,
+		core:        mc.Core{Client: client},
+		presigner:   presigner,
+		bucket:      bucket,
+		partSize:    opts.PartSize,
+		concurrency: opts.Concurrency,
+		copyLimit:   maxCopySize,
 	}, nil
 }
 

@@ -127,7 +127,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	require.NoError(t, err)
 	defer bk.Close()
 	client := bk.(*Backend).Client()
-	for _, o := range []Options{{PartSize: 1}, {PartSize: 6 << 30}, {PublicEndpoint: "https://x/path"}, {PublicEndpoint: "gopher://x"}} {
+	for _, o := range []Options{{PartSize: 1}, {PartSize: 6 << 30}, {PublicEndpoint: "https://x/path"}, {PublicEndpoint: "gopher://x"}, {Concurrency: -1}} {
 		_, err := New(client, "bucket", o)
 		assert.ErrorIs(t, err, backend.ErrInvalidArgument, "%+v", o)
 	}
@@ -136,6 +136,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	b, err := New(client, "bucket", Options{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(DefaultPartSize), b.partSize)
+	assert.Equal(t, DefaultConcurrency, b.concurrency)
 	assert.Same(t, client, b.Client())
 }
 
