@@ -25,19 +25,21 @@
 //     http(s)://host[:port] or host[:port] (the scheme of endpoint). URLs are
 //     signed for that host, always path-style. Default: the endpoint.
 //   - part_size: the part size of multipart uploads, for example 16MiB
-//     (default), at least 5MiB, at most 5GiB. An upload of unknown size holds
-//     at most a few parts in memory.
+//     (default), at least 5MiB, at most 5GiB. An upload of a body that is
+//     not a file (or other io.ReaderAt) holds one part in memory (two of
+//     8MiB or less).
 //
 // # Behaviour
 //
-// Put sends a seekable body of known size up to the part size in one
-// PutObject request; anything else (a plain reader, an unknown size, a
-// larger body) goes through the SDK's transfer manager as a multipart upload
-// of bounded part size and concurrency, or as one PutObject when it turns out
-// to fit in a part. IfNotExists and IfMatch are sent as If-None-Match: * and
-// If-Match on PutObject and CompleteMultipartUpload, so the server decides
-// atomically. Checksums are calculated and validated only where an operation
-// requires them, which every S3-compatible server accepts.
+// Put sends a seekable body up to the part size in one PutObject request; a
+// larger one that is an io.ReaderAt (a file, a bytes.Reader) as a multipart
+// upload of parts read straight from it, several at once; anything else (a
+// plain reader, an unknown size) a part at a time through a bounded buffer,
+// as one PutObject when it turns out to fit in a part. IfNotExists and
+// IfMatch are sent as If-None-Match: * and If-Match on PutObject and
+// CompleteMultipartUpload, so the server decides atomically. Checksums are
+// calculated and validated only where an operation requires them, which
+// every S3-compatible server accepts. Nothing is ever logged.
 //
 // Copy is server-side: CopyObject up to 5 GiB, UploadPartCopy above.
 package s3
@@ -59,7 +61,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -79,11 +80,9 @@ const (
 	MaxPartSize     = 5 << 30
 )
 
-// DefaultConcurrency is how many parts of one upload are sent at once. An
-// upload of unknown size holds about Concurrency+3 parts in memory (the
-// transfer manager's pool and the first part): 84.5 MiB peak RSS was measured
-// for 1 GiB with 16 MiB parts.
-const DefaultConcurrency = 2
+// DefaultConcurrency is how many parts of one upload of a body read with
+// ReadAt are sent at once when Options.Concurrency is 0.
+const DefaultConcurrency = 4
 
 const (
 	maxParts       = 10000
@@ -112,17 +111,26 @@ type Options struct {
 	// PartSize is the part size of multipart uploads; 0 = 16 MiB. It must be
 	// between 5 MiB and 5 GiB.
 	PartSize int64
-	// Concurrency is how many parts of one upload are sent at once; 0 = 2.
+	// Concurrency is how many parts of one upload of a body read with ReadAt
+	// (a file, a bytes.Reader) are sent at once; 0 = 4. It costs no memory:
+	// such parts are read from the body as they are sent. A body read with
+	// Read is sent one part at a time, from a buffer of one part (two for
+	// parts of 8 MiB or less, the next read while one is sent).
 	Concurrency int
 }
 
 // Backend is a bucket. It is safe for concurrent use.
 type Backend struct {
-	client    *awss3.Client
-	bucket    string
-	presign   *awss3.PresignClient
-	tm        *transfermanager.Client
-	partSize  int64
+	client   *awss3.Client
+	bucket   string
+	presign  *awss3.PresignClient
+	partSize int64
+	// concurrency is how many parts of a body read with ReadAt are sent at
+	// once.
+	concurrency int
+	// checksums is the option of every upload request: the client's
+	// checksum setting, WhenRequired when it has none.
+	checksums func(*awss3.Options)
 	closed    atomic.Bool
 	copyLimit int64 // the largest object copied with CopyObject
 	copyPart  int64 // the range of one UploadPartCopy
@@ -166,28 +174,22 @@ func New(client *SDKClient, bucket string, opts Options) (*Backend, error) {
 			o.UsePathStyle = true
 		})
 	}
-	// The transfer manager has its own checksum default (CRC32 on every
-	// part), which versitygw refuses at Complete when Create named no
-	// algorithm: use the client's setting, and WhenRequired when it has none.
+	// The SDK's own default (a CRC on every part, which versitygw refuses at
+	// Complete when Create named no algorithm) is not used: the client's
+	// setting, and WhenRequired when it has none.
 	rcc := co.RequestChecksumCalculation
 	if rcc == aws.RequestChecksumCalculationUnset {
 		rcc = aws.RequestChecksumCalculationWhenRequired
 	}
-	tm := transfermanager.New(client, func(o *transfermanager.Options) {
-		o.PartSizeBytes = ps
-		o.MultipartUploadThreshold = ps
-		o.Concurrency = conc
-		o.RequestChecksumCalculation = rcc
-		o.FailTimeout = abortTimeout // abort the upload even when ctx is cancelled
-	})
 	return &Backend{
-		client:    client,
-		bucket:    bucket,
-		presign:   awss3.NewPresignClient(client, awss3.WithPresignClientFromClientOptions(presignOpts...)),
-		tm:        tm,
-		partSize:  ps,
-		copyLimit: maxCopyObject,
-		copyPart:  copyPartSize,
+		client:      client,
+		bucket:      bucket,
+		presign:     awss3.NewPresignClient(client, awss3.WithPresignClientFromClientOptions(presignOpts...)),
+		partSize:    ps,
+		concurrency: conc,
+		checksums:   func(o *awss3.Options) { o.RequestChecksumCalculation = rcc },
+		copyLimit:   maxCopyObject,
+		copyPart:    copyPartSize,
 	}, nil
 }
 
@@ -350,142 +352,6 @@ func cloneMeta(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// Put stores r under key, as one PutObject or a multipart upload (see the
-// package documentation). A failed or cancelled multipart upload is aborted.
-// The returned Object has no LastModified: S3 does not report it on upload.
-func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
-	if err := backend.CheckPut(key, r, opts); err != nil {
-		return nil, wrap("Put", key, err)
-	}
-	if err := b.check(ctx, "Put", key); err != nil {
-		return nil, err
-	}
-	ct := opts.ContentType
-	if ct == "" {
-		ct = backend.DefaultContentType
-	}
-	var ifNoneMatch, ifMatch *string
-	if opts.IfNotExists {
-		ifNoneMatch = aws.String("*")
-	}
-	if opts.IfMatch != "" {
-		ifMatch = aws.String(quoteETag(opts.IfMatch))
-	}
-
-	size, known := opts.Size, opts.Size > 0
-	if rs, ok := r.(io.ReadSeeker); ok {
-		n, err := remaining(rs)
-		if err != nil {
-			return nil, wrap("Put", key, err)
-		}
-		switch {
-		case known && n < size:
-			return nil, wrap("Put", key, xio.ErrShortBody)
-		case known && n > size:
-			return nil, wrap("Put", key, xio.ErrLongBody)
-		}
-		size, known = n, true
-		if n <= b.partSize {
-			out, err := b.client.PutObject(ctx, &awss3.PutObjectInput{
-				Bucket:        &b.bucket,
-				Key:           &key,
-				Body:          rs,
-				ContentLength: aws.Int64(n),
-				ContentType:   &ct,
-				Metadata:      opts.Metadata,
-				IfNoneMatch:   ifNoneMatch,
-				IfMatch:       ifMatch,
-			})
-			if err != nil {
-				return nil, b.putFail(ctx, key, opts, err)
-			}
-			return &backend.Object{Key: key, Size: n, ContentType: ct, ETag: trimETag(out.ETag), Metadata: cloneMeta(opts.Metadata)}, nil
-		}
-	}
-
-	// Streaming: the transfer manager reads one part at a time into a bounded
-	// pool; a body that fits in one part goes as one PutObject.
-	body := &counter{r: xio.Context(ctx, r)} // hides Seek: parts are buffered, not re-read
-	var in io.Reader = body
-	if known {
-		in = xio.Exact(body, size)
-	}
-	partSize := b.partSize
-	if known && size/partSize >= maxParts {
-		partSize = size/maxParts + 1
-	}
-	out, err := b.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
-		Bucket:      &b.bucket,
-		Key:         &key,
-		Body:        in,
-		ContentType: &ct,
-		Metadata:    opts.Metadata,
-		IfNoneMatch: ifNoneMatch,
-		IfMatch:     ifMatch,
-	}, func(o *transfermanager.Options) {
-		o.PartSizeBytes = partSize
-		o.MultipartUploadThreshold = partSize
-	})
-	if err != nil {
-		return nil, b.putFail(ctx, key, opts, err)
-	}
-	return &backend.Object{Key: key, Size: body.n, ContentType: ct, ETag: trimETag(out.ETag), Metadata: cloneMeta(opts.Metadata)}, nil
-}
-
-// putFail maps a failed Put: a refused precondition is ErrExists for
-// IfNotExists and ErrPrecondition for IfMatch (S3 answers 404 to If-Match on
-// a missing key).
-func (b *Backend) putFail(ctx context.Context, key string, opts backend.PutOptions, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return wrap("Put", key, cerr)
-	}
-	code, kind := kindOf(err)
-	switch {
-	case kind == nil && errors.Is(err, backend.ErrInvalidArgument):
-		// xio's size errors, surfacing through the SDK.
-		if errors.Is(err, xio.ErrShortBody) {
-			return wrap("Put", key, xio.ErrShortBody)
-		}
-		return wrap("Put", key, xio.ErrLongBody)
-	case opts.IfNotExists && kind == backend.ErrPrecondition:
-		kind = backend.ErrExists
-	case opts.IfMatch != "" && code != "NoSuchBucket" && (kind == backend.ErrPrecondition || kind == backend.ErrNotFound):
-		kind = backend.ErrPrecondition
-	}
-	if kind != nil {
-		return wrap("Put", key, backend.Mark(kind, err))
-	}
-	return wrap("Put", key, err)
-}
-
-// remaining returns the bytes left in rs from its current offset.
-func remaining(rs io.Seeker) (int64, error) {
-	cur, err := rs.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, err
-	}
-	end, err := rs.Seek(0, io.SeekEnd)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := rs.Seek(cur, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return end - cur, nil
-}
-
-// counter counts the bytes read through it and hides every method but Read.
-type counter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // httpRange returns the Range header of opts, "" for the whole object.
