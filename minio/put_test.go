@@ -120,6 +120,11 @@ func newBarrier(data []byte, partSize int64, parts int64) *barrierReaderAt {
 	return &barrierReaderAt{Reader: bytes.NewReader(data), partSize: partSize, parts: parts, started: map[int64]bool{}, all: make(chan struct{})}
 }
 
+// Read fails: the parts must be read with ReadAt, each from its offset.
+func (r *barrierReaderAt) Read([]byte) (int, error) {
+	return 0, errors.New("barrierReaderAt: read with Read, not ReadAt")
+}
+
 func (r *barrierReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	part := off / r.partSize
 	if part < r.parts {
@@ -253,4 +258,25 @@ func TestPutStreamParts(t *testing.T) {
 			assert.True(t, bytes.Equal(data, got), "%d bytes, size known %v: stored content", n, known)
 		}
 	}
+}
+
+// TestPutPipe streams an *os.File that is a pipe: it seeks no size.
+func TestPutPipe(t *testing.T) {
+	t.Parallel()
+	srv := testenv.MinIO(t)
+	b := openBucket(t, srv, newBucket(t, adminClient(t, srv)), "secure=false&part_size=5MiB")
+	data := patternBytes(testPartSize + 5000) // two parts
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { pr.Close() })
+	go func() {
+		_, _ = pw.Write(data)
+		pw.Close()
+	}()
+	obj, err := b.Put(t.Context(), "pipe", pr, backend.PutOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(data)), obj.Size)
+	got, _, err := getAll(t, b, "pipe", backend.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(data, got), "stored content")
 }

@@ -275,3 +275,22 @@ func TestPutLogsNothing(t *testing.T) {
 	})
 	assert.Empty(t, logged.String(), "written to the standard logger")
 }
+
+// TestPutPipe streams an *os.File that is a pipe: it seeks no size.
+func TestPutPipe(t *testing.T) {
+	eachServer(t, true, func(t *testing.T, s server) {
+		b := s.newBackend(t, Options{})
+		data := patternBytes(testPartSize + 5000) // two parts
+		pr, pw, err := os.Pipe()
+		require.NoError(t, err)
+		t.Cleanup(func() { pr.Close() })
+		go func() {
+			_, _ = pw.Write(data)
+			pw.Close()
+		}()
+		obj, err := b.Put(t.Context(), "pipe", pr, backend.PutOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(data)), obj.Size)
+		assert.True(t, bytes.Equal(data, readAll(t, b, "pipe")), "stored content")
+	})
+}
