@@ -9,7 +9,8 @@
 // The host is the bucket. Credentials come from Application Default
 // Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server),
 // unless STORAGE_EMULATOR_HOST is set, in which case the SDK itself talks to
-// that emulator without credentials. Parameters (all optional):
+// that emulator without credentials. Parameters (all optional; any other is
+// an error):
 //
 //   - endpoint: the API endpoint, as http(s)://host[:port] or host[:port]
 //     (https), e.g. http://127.0.0.1:4443 for an emulator; a trailing

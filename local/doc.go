@@ -1,16 +1,18 @@
 // Package local is Kite's directory driver: each object is one file under a
 // root directory, written to a temporary file next to its target, fsynced,
 // renamed into place and made durable with an fsync of the directory. Every
-// access goes through an os.Root, so nothing outside the directory is ever
-// read or written, even through a symbolic link planted inside it. Presigned
-// URLs are HMAC-signed and served by the backend's own Handler.
+// access is confined to the directory, through an os.Root or, on Linux, an
+// openat2 with RESOLVE_BENEATH and *at system calls that follow no symbolic
+// link, so nothing outside the directory is ever read or written, even
+// through a symbolic link planted inside it. Presigned URLs are HMAC-signed
+// and served by the backend's own Handler.
 //
 // # URLs
 //
 //	file:///var/lib/app/objects?create_dir=true&base_url=https://files.example.com/files/&secret=…
 //
 // The path must be absolute; the host must be empty or "localhost".
-// Parameters (all optional):
+// Parameters (all optional; any other is an error):
 //
 //   - create_dir: true creates the directory and its parents when missing
 //     (default false: a missing directory is an error).
@@ -22,7 +24,8 @@
 //     base_url. Never shown in an error.
 //   - max_upload_size: largest presigned PUT, e.g. 100MiB (default 5GiB).
 //   - cors_origins: comma-separated origins allowed to use presigned URLs
-//     from a browser, e.g. https://a.example,https://b.example.
+//     from a browser, e.g. https://a.example,https://b.example, or * for
+//     any (default: none).
 //
 // Without base_url and secret, PresignGet and PresignPut fail with
 // backend.ErrUnsupported.

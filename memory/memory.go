@@ -6,12 +6,17 @@
 //
 //	mem://?base_url=http://127.0.0.1:8080/files/&secret=…
 //
-// Each Open makes a new, empty store. Parameters (all optional):
+// Each Open makes a new, empty store. Parameters (all optional; any other is
+// an error):
 //
-//   - base_url: absolute URL where Handler is mounted; presigned URLs start with it.
-//   - secret: HMAC key of presigned URLs, at least 32 characters; needed with base_url.
+//   - base_url: absolute http or https URL where Handler is mounted; presigned
+//     URLs start with it.
+//   - secret: HMAC key of presigned URLs, at least 32 characters; needed with
+//     base_url. Never shown in an error.
 //   - max_upload_size: largest presigned PUT, e.g. 100MiB (default 5GiB).
-//   - cors_origins: comma-separated origins allowed to use presigned URLs from a browser.
+//   - cors_origins: comma-separated origins allowed to use presigned URLs
+//     from a browser, e.g. https://a.example,https://b.example, or * for
+//     any (default: none).
 //
 // Without base_url and secret, PresignGet and PresignPut fail with
 // backend.ErrUnsupported.
