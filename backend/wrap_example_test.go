@@ -98,3 +98,41 @@ func ExampleLog() {
 	// level=DEBUG msg="kite Stat" op=Stat driver=mem key=docs/missing error="mem: Stat \"docs/missing\": object not found"
 	// level=INFO msg="kite Put" op=Put driver=mem key=docs/a.txt if_not_exists=true error="mem: Put \"docs/a.txt\": object already exists"
 }
+
+// Each tenant gets its own namespace in one bucket: its keys, listings and
+// presigned URLs stay under its prefix, and the prefix never shows.
+func ExampleWithPrefix() {
+	ctx := context.Background()
+	store, _ := memory.New(memory.Options{})
+	defer store.Close()
+
+	tenant, err := backend.WithPrefix(store, "tenant-7/")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := tenant.Put(ctx, "reports/q1.pdf", strings.NewReader("%PDF"), backend.PutOptions{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for obj, err := range tenant.List(ctx, backend.ListOptions{}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("tenant sees:", obj.Key)
+	}
+	for obj, err := range store.List(ctx, backend.ListOptions{}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("bucket holds:", obj.Key)
+	}
+	_, err = backend.WithPrefix(store, "no-slash")
+	fmt.Println(errors.Is(err, backend.ErrInvalidArgument))
+	// Output:
+	// tenant sees: reports/q1.pdf
+	// bucket holds: tenant-7/reports/q1.pdf
+	// true
+}
