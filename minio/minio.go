@@ -212,6 +212,9 @@ type Backend struct {
 	// concurrency is how many parts of a body read with ReadAt are sent
 	// at once.
 	concurrency int
+	// anyReaderAt reads every io.ReaderAt and io.Seeker with ReadAt, not
+	// only those cheapReadAt knows (tests' bodies).
+	anyReaderAt bool
 	// copyLimit is the largest object Copy copies with one CopyObject; larger
 	// ones go through ComposeObject in parts of composePartSize (0: the
 	// SDK's 5 GiB). Tests lower both.

@@ -38,8 +38,8 @@ const maxStreamBuffers = 2
 // larger one with a multipart upload that is aborted on any failure, so
 // nothing is committed unless the whole body was sent.
 //
-// A body that is an io.ReaderAt and io.Seeker (a regular *os.File, a
-// bytes.Reader, strings.Reader or io.SectionReader) is sent from its current
+// A body that ReadAt reads cheaply (a regular *os.File, a *bytes.Reader,
+// *strings.Reader, or an *io.SectionReader of one) is sent from its current
 // offset to its end, without a copy, Options.Concurrency parts at a time; its
 // size is known before any request, so opts.Size must match it, and it is
 // left at its end. Any other body is read one part at a time
@@ -68,7 +68,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 		size int64
 		err  error
 	)
-	if ra, off, n, ok, rerr := readerAt(r); rerr != nil {
+	if ra, off, n, ok, rerr := readerAt(r, b.anyReaderAt); rerr != nil {
 		return nil, wrap("Put", key, rerr)
 	} else if ok {
 		switch {
@@ -79,7 +79,9 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 		}
 		info, err = b.putReaderAt(ctx, key, ra, off, n, popts, opts)
 		if err == nil {
-			_, err = r.(io.Seeker).Seek(off+n, io.SeekStart) // read to its end, as a Read would leave it
+			// Stored: left at its end, as a Read would leave it (best
+			// effort, the object is committed).
+			_, _ = r.(io.Seeker).Seek(off+n, io.SeekStart)
 		}
 		size = n
 	} else {
@@ -99,19 +101,14 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 }
 
 // readerAt returns r as an io.ReaderAt, with the offset r is at and the
-// bytes left after it, when r is one whose size Seek tells: anything with
-// ReadAt and Seek but an *os.File that is not a regular file (a pipe or a
-// device seeks, but has no size). ok is false, and err nil, when r is not.
-func readerAt(r io.Reader) (ra io.ReaderAt, off, n int64, ok bool, err error) {
+// bytes left after it, when r is one that ReadAt reads cheaply (cheapReadAt,
+// or any when anyReaderAt is set) and whose size Seek tells. ok is false,
+// and err nil, when r is not.
+func readerAt(r io.Reader, anyReaderAt bool) (ra io.ReaderAt, off, n int64, ok bool, err error) {
 	ra, isRA := r.(io.ReaderAt)
 	s, isSeeker := r.(io.Seeker)
-	if !isRA || !isSeeker {
+	if !isRA || !isSeeker || !(anyReaderAt || cheapReadAt(r)) {
 		return nil, 0, 0, false, nil
-	}
-	if f, isFile := r.(*os.File); isFile {
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			return nil, 0, 0, false, nil
-		}
 	}
 	if off, err = s.Seek(0, io.SeekCurrent); err != nil {
 		return nil, 0, 0, false, nil
@@ -127,6 +124,24 @@ func readerAt(r io.Reader) (ra io.ReaderAt, off, n int64, ok bool, err error) {
 		return nil, 0, 0, false, nil // positioned past its end: read it as a stream
 	}
 	return ra, off, end - off, true, nil
+}
+
+// cheapReadAt reports whether ReadAt on r costs no more than Read: a memory
+// reader, a regular file (not a pipe or a device, which have no size), or a
+// section of one. Any other io.ReaderAt may make a request per call (a
+// backend.FS file makes a ranged GET), so it is read as a stream.
+func cheapReadAt(r any) bool {
+	switch v := r.(type) {
+	case *bytes.Reader, *strings.Reader:
+		return true
+	case *os.File:
+		fi, err := v.Stat()
+		return err == nil && fi.Mode().IsRegular()
+	case *io.SectionReader:
+		outer, _, _ := v.Outer()
+		return cheapReadAt(outer)
+	}
+	return false
 }
 
 // putReaderAt stores the n bytes of ra from off: with one PUT up to a part,

@@ -156,6 +156,7 @@ func TestPutReaderAtSendsPartsConcurrently(t *testing.T) {
 		t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
 			b, err := minio.New(adminClient(t, srv), bucket, minio.Options{PartSize: testPartSize, Concurrency: conc})
 			require.NoError(t, err)
+			minio.ReadAnyReaderAt(b)
 			data := patternBytes(4*testPartSize + 7) // five parts
 			obj, err := b.Put(t.Context(), "concurrent", newBarrier(data, testPartSize, int64(conc)), backend.PutOptions{})
 			require.NoError(t, err)
@@ -214,6 +215,7 @@ func TestPutFailureAborts(t *testing.T) {
 	require.NoError(t, err)
 	b, err := minio.New(client, bucket, minio.Options{PartSize: testPartSize})
 	require.NoError(t, err)
+	minio.ReadAnyReaderAt(b)
 	ctx := t.Context()
 	old, err := b.Put(ctx, "fail", strings.NewReader("old"), backend.PutOptions{})
 	require.NoError(t, err)
@@ -277,6 +279,38 @@ func TestPutPipe(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(data)), obj.Size)
 	got, _, err := getAll(t, b, "pipe", backend.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(data, got), "stored content")
+}
+
+// readAtCounter is an io.ReaderAt that Put does not know to be cheap: it
+// counts its ReadAt calls.
+type readAtCounter struct {
+	*bytes.Reader
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *readAtCounter) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
+	return r.Reader.ReadAt(p, off)
+}
+
+// TestPutUnknownReaderAtIsStreamed: a ReaderAt whose ReadAt may cost a
+// request (a backend.FS file makes a ranged GET per call) is read with Read.
+func TestPutUnknownReaderAtIsStreamed(t *testing.T) {
+	t.Parallel()
+	srv := testenv.MinIO(t)
+	b := openBucket(t, srv, newBucket(t, adminClient(t, srv)), "secure=false&part_size=5MiB")
+	data := patternBytes(2*testPartSize + 10)
+	body := &readAtCounter{Reader: bytes.NewReader(data)}
+	obj, err := b.Put(t.Context(), "unknown-readerat", body, backend.PutOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(data)), obj.Size)
+	assert.Zero(t, body.calls, "ReadAt calls")
+	got, _, err := getAll(t, b, "unknown-readerat", backend.GetOptions{})
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data, got), "stored content")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,10 +38,10 @@ func streamBuffers(partSize int64) int {
 // cancelled), so nothing is committed unless the whole body was sent.
 //
 // A body that is an io.ReadSeeker has its size from Seek, before any request
-// (opts.Size must match it). A larger one that is also an io.ReaderAt (a
-// regular *os.File, a bytes.Reader, strings.Reader or io.SectionReader) is
-// sent from its current offset without a copy, Options.Concurrency parts at a
-// time, and left at its end. Any other body is read one part at a time into a
+// (opts.Size must match it). A larger one that ReadAt reads cheaply (a
+// regular *os.File, a *bytes.Reader, *strings.Reader, or an *io.SectionReader
+// of one) is sent from its current offset without a copy,
+// Options.Concurrency parts at a time, and left at its end. Any other body is read one part at a time into a
 // buffer and sent in order (parts of 8 MiB or less get two buffers, the next
 // part read while the previous one is sent), so a short, long or failing
 // reader is caught before anything is committed.
@@ -83,6 +84,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 		size = n
 		partSize := b.partSizeFor(n)
 		ra, isRA := r.(io.ReaderAt)
+		isRA = isRA && (b.anyReaderAt || cheapReadAt(r))
 		switch {
 		case n <= partSize:
 			etag, err = u.putObject(ctx, rs, n)
@@ -98,7 +100,9 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 				return p, nil
 			}
 			if etag, _, err = u.multipart(ctx, b.concurrency, next); err == nil {
-				_, err = rs.Seek(off+n, io.SeekStart) // read to its end, as a Read would leave it
+				// Stored: left at its end, as a Read would leave it (best
+				// effort, the object is committed).
+				_, _ = rs.Seek(off+n, io.SeekStart)
 			}
 		default:
 			etag, _, err = u.stream(ctx, xio.Exact(rs, n), n, partSize)
@@ -142,6 +146,24 @@ func seekable(r io.Reader) (rs io.ReadSeeker, off, n int64, ok bool) {
 		return nil, 0, 0, false
 	}
 	return rs, off, end - off, true
+}
+
+// cheapReadAt reports whether ReadAt on r costs no more than Read: a memory
+// reader, a regular file, or a section of one. Any other io.ReaderAt may make
+// a request per call (a backend.FS file makes a ranged GET), so it is read as
+// a stream.
+func cheapReadAt(r any) bool {
+	switch v := r.(type) {
+	case *bytes.Reader, *strings.Reader:
+		return true
+	case *os.File:
+		fi, err := v.Stat()
+		return err == nil && fi.Mode().IsRegular()
+	case *io.SectionReader:
+		outer, _, _ := v.Outer()
+		return cheapReadAt(outer)
+	}
+	return false
 }
 
 // partSizeFor returns the part size for an object of size bytes (0: not

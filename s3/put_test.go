@@ -160,6 +160,7 @@ func TestPutReaderAtSendsPartsConcurrently(t *testing.T) {
 		for _, conc := range []int{2, 4} {
 			t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
 				b := s.newBackend(t, Options{Concurrency: conc})
+				b.anyReaderAt = true
 				data := patternBytes(4*testPartSize + 7) // five parts
 				body := &barrierReaderAt{Reader: bytes.NewReader(data), partSize: testPartSize, parts: int64(conc), started: map[int64]bool{}, all: make(chan struct{})}
 				obj, err := b.Put(t.Context(), "concurrent", body, backend.PutOptions{})
@@ -206,6 +207,7 @@ func TestPutFailureAborts(t *testing.T) {
 		client := awss3.New(s.client().Options(), func(o *awss3.Options) { o.RetryMaxAttempts = 1 })
 		b, err := New(client, newBucket(t, client), Options{PartSize: testPartSize})
 		require.NoError(t, err)
+		b.anyReaderAt = true
 		ctx := t.Context()
 		old, err := b.Put(ctx, "fail", strings.NewReader("old"), backend.PutOptions{})
 		require.NoError(t, err)
@@ -292,5 +294,35 @@ func TestPutPipe(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(len(data)), obj.Size)
 		assert.True(t, bytes.Equal(data, readAll(t, b, "pipe")), "stored content")
+	})
+}
+
+// readAtCounter is an io.ReaderAt that Put does not know to be cheap: it
+// counts its ReadAt calls.
+type readAtCounter struct {
+	*bytes.Reader
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *readAtCounter) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
+	return r.Reader.ReadAt(p, off)
+}
+
+// TestPutUnknownReaderAtIsStreamed: a ReaderAt whose ReadAt may cost a
+// request (a backend.FS file makes a ranged GET per call) is read with Read.
+func TestPutUnknownReaderAtIsStreamed(t *testing.T) {
+	eachServer(t, true, func(t *testing.T, s server) {
+		b := s.newBackend(t, Options{})
+		data := patternBytes(2*testPartSize + 10)
+		body := &readAtCounter{Reader: bytes.NewReader(data)}
+		obj, err := b.Put(t.Context(), "unknown-readerat", body, backend.PutOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(data)), obj.Size)
+		assert.Zero(t, body.calls, "ReadAt calls")
+		assert.True(t, bytes.Equal(data, readAll(t, b, "unknown-readerat")), "stored content")
 	})
 }

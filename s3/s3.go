@@ -128,6 +128,9 @@ type Backend struct {
 	// concurrency is how many parts of a body read with ReadAt are sent at
 	// once.
 	concurrency int
+	// anyReaderAt reads every io.ReaderAt body with ReadAt, not only those
+	// cheapReadAt knows (tests' bodies).
+	anyReaderAt bool
 	// checksums is the option of every upload request: the client's
 	// checksum setting, WhenRequired when it has none.
 	checksums func(*awss3.Options)
