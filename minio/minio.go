@@ -631,12 +631,11 @@ func (b *Backend) PresignGet(ctx context.Context, key string, opts backend.Presi
 	if opts.ContentDisposition != "" {
 		params = url.Values{"response-content-disposition": {opts.ContentDisposition}}
 	}
-	start := time.Now()
 	u, err := b.presigner.PresignHeader(ctx, http.MethodGet, b.bucket, key, exp, params, nil)
 	if err != nil {
 		return nil, b.fail(ctx, "PresignGet", key, err, nil)
 	}
-	return &backend.PresignedRequest{Method: http.MethodGet, URL: u.String(), Header: http.Header{}, Expires: expiry(u, start, exp)}, nil
+	return &backend.PresignedRequest{Method: http.MethodGet, URL: u.String(), Header: http.Header{}, Expires: expiry(u, exp)}, nil
 }
 
 // PresignPut returns a PUT URL signed for the public endpoint. The
@@ -659,24 +658,23 @@ func (b *Backend) PresignPut(ctx context.Context, key string, opts backend.Presi
 	if opts.Size > 0 {
 		h.Set("Content-Length", strconv.FormatInt(opts.Size, 10))
 	}
-	start := time.Now()
 	u, err := b.presigner.PresignHeader(ctx, http.MethodPut, b.bucket, key, exp, nil, h)
 	if err != nil {
 		return nil, b.fail(ctx, "PresignPut", key, err, nil)
 	}
-	return &backend.PresignedRequest{Method: http.MethodPut, URL: u.String(), Header: h, Expires: expiry(u, start, exp)}, nil
+	return &backend.PresignedRequest{Method: http.MethodPut, URL: u.String(), Header: h, Expires: expiry(u, exp)}, nil
 }
 
 // expiry returns when a SigV4 URL of lifetime exp expires: its signing time
 // (X-Amz-Date, truncated to the second) plus exp in whole seconds, as
-// minio-go signs it (X-Amz-Expires); start + exp when the URL does not say.
+// minio-go signs it (X-Amz-Expires); now + exp when the URL does not say.
 // The query is scanned, not parsed: parsing it again cost a tenth of a
 // presign.
-func expiry(u *url.URL, start time.Time, exp time.Duration) time.Time {
+func expiry(u *url.URL, exp time.Duration) time.Time {
 	if t, ok := amzDate(u.RawQuery); ok {
 		return t.Add(exp.Truncate(time.Second))
 	}
-	return start.Add(exp)
+	return time.Now().Add(exp)
 }
 
 // amzDate returns the X-Amz-Date of a SigV4 query. Values are
