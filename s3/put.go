@@ -87,7 +87,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, opts backend
 		isRA = isRA && (b.anyReaderAt || cheapReadAt(r))
 		switch {
 		case n <= partSize:
-			etag, err = u.putObject(ctx, rs, n)
+			etag, err = u.putObject(ctx, rs, n) // with the client's checksum setting, as it was given
 		case isRA:
 			var sent int64
 			next := func(context.Context) (*part, error) {
@@ -213,7 +213,7 @@ type upload struct {
 }
 
 // putObject stores the n bytes of body with one PutObject.
-func (u *upload) putObject(ctx context.Context, body io.Reader, n int64) (*string, error) {
+func (u *upload) putObject(ctx context.Context, body io.Reader, n int64, optFns ...func(*awss3.Options)) (*string, error) {
 	out, err := u.b.client.PutObject(ctx, &awss3.PutObjectInput{
 		Bucket:        &u.b.bucket,
 		Key:           &u.key,
@@ -223,7 +223,7 @@ func (u *upload) putObject(ctx context.Context, body io.Reader, n int64) (*strin
 		Metadata:      u.metadata,
 		IfNoneMatch:   u.ifNoneMatch,
 		IfMatch:       u.ifMatch,
-	}, u.b.checksums)
+	}, optFns...)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func (u *upload) stream(ctx context.Context, r io.Reader, size, partSize int64) 
 		}
 	}
 	if eof {
-		etag, err := u.putObject(ctx, bytes.NewReader(buf), int64(len(buf)))
+		etag, err := u.putObject(ctx, bytes.NewReader(buf), int64(len(buf)), u.b.checksums)
 		return etag, int64(len(buf)), err
 	}
 	// One part in flight at a time: the other buffer is for reading ahead,

@@ -131,8 +131,9 @@ type Backend struct {
 	// anyReaderAt reads every io.ReaderAt body with ReadAt, not only those
 	// cheapReadAt knows (tests' bodies).
 	anyReaderAt bool
-	// checksums is the option of every upload request: the client's
-	// checksum setting, WhenRequired when it has none.
+	// checksums is the option of the requests of a multipart or streamed
+	// upload: the client's checksum setting, WhenRequired when it has none
+	// (the SDK's default, a CRC on every part, breaks versitygw's Complete).
 	checksums func(*awss3.Options)
 	closed    atomic.Bool
 	copyLimit int64 // the largest object copied with CopyObject
