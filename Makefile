@@ -39,9 +39,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTrailer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/signurl
 
-## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes
+## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes;
+## -v, so that each test logs its figures (faults, kills, objects verified, ops/s)
 stress:
-	KITE_STRESS=1 ./scripts/test.sh -run 'Stress' -timeout 10m ./...
+	KITE_STRESS=1 ./scripts/test.sh -v -run 'Stress' -timeout 10m ./...
 
 ## bench: Kite's drivers against minio-go, aws-sdk-go-v2 and gocloud.dev/blob in one run (the
 ## bench/ module, issue 5) under scripts/servers.sh, MinIO's data on tmpfs (its drive timeout raised:
