@@ -40,12 +40,13 @@ const maxStreamBuffers = 2
 //
 // A body that ReadAt reads cheaply (a regular *os.File, a *bytes.Reader,
 // *strings.Reader, or an *io.SectionReader of one) is sent from its current
-// offset to its end, without a copy, Options.Concurrency parts at a time; its
-// size is known before any request, so opts.Size must match it, and it is
-// left at its end. Any other body is read one part at a time
-// (Options.PartSize) into a buffer and sent in order, so a short, long or
-// failing reader is caught before anything is committed; parts of 8 MiB or
-// less get two buffers, the next part read while the previous one is sent.
+// offset to its end, read as it is sent (no part buffer), Options.Concurrency
+// parts at a time; its size is known before any request, so opts.Size must
+// match it, and it is left at its end. Any other body is read one part at a
+// time (Options.PartSize) into a buffer and sent in order, so a short, long
+// or failing reader is caught before anything is committed; parts of 8 MiB
+// or less get two buffers, the next part read while the previous one is
+// sent.
 //
 // IfNotExists and IfMatch are sent as If-None-Match: * and If-Match on the
 // request that commits the object (the PUT, or CompleteMultipartUpload), so

@@ -40,11 +40,12 @@ func streamBuffers(partSize int64) int {
 // A body that is an io.ReadSeeker has its size from Seek, before any request
 // (opts.Size must match it). A larger one that ReadAt reads cheaply (a
 // regular *os.File, a *bytes.Reader, *strings.Reader, or an *io.SectionReader
-// of one) is sent from its current offset without a copy,
-// Options.Concurrency parts at a time, and left at its end. Any other body is read one part at a time into a
-// buffer and sent in order (parts of 8 MiB or less get two buffers, the next
-// part read while the previous one is sent), so a short, long or failing
-// reader is caught before anything is committed.
+// of one) is sent from its current offset, read as it is sent (no part
+// buffer), Options.Concurrency parts at a time, and left at its end. Any
+// other body is read one part at a time into a buffer and sent in order
+// (parts of 8 MiB or less get two buffers, the next part read while the
+// previous one is sent), so a short, long or failing reader is caught before
+// anything is committed.
 //
 // IfNotExists and IfMatch are sent as If-None-Match: * and If-Match on the
 // request that commits the object (PutObject or CompleteMultipartUpload), so
