@@ -213,7 +213,7 @@ type Backend struct {
 	// at once.
 	concurrency int
 	// anyReaderAt reads every io.ReaderAt and io.Seeker with ReadAt, not
-	// only those cheapReadAt knows (tests' bodies).
+	// only those multipart.CheapReadAt knows (tests' bodies).
 	anyReaderAt bool
 	// copyLimit is the largest object Copy copies with one CopyObject; larger
 	// ones go through ComposeObject in parts of composePartSize (0: the

@@ -3,7 +3,6 @@ package minio
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"testing"
 
@@ -139,48 +138,3 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	assert.Equal(t, DefaultConcurrency, b.concurrency)
 	assert.Same(t, client, b.Client())
 }
-
-func TestReadPart(t *testing.T) {
-	t.Parallel()
-	data := make([]byte, 300<<10)
-	for i := range data {
-		data[i] = byte(i)
-	}
-	cases := []struct {
-		n, limit int64
-		wantLen  int
-		wantEOF  bool
-	}{
-		{0, 1 << 20, 0, true},
-		{1000, 1 << 20, 1000, true},
-		{300 << 10, 100 << 10, 100 << 10, false},
-		{300 << 10, 300 << 10, 300 << 10, false},
-	}
-	for _, c := range cases {
-		r := &onebyone{data: data[:c.n]}
-		part, eof, err := readPart(r, nil, c.limit)
-		require.NoError(t, err)
-		assert.Len(t, part, c.wantLen, "%+v", c)
-		assert.Equal(t, c.wantEOF, eof, "%+v", c)
-		assert.Equal(t, data[:c.wantLen], part, "%+v", c)
-	}
-	_, _, err := readPart(zeroReader{}, nil, 10)
-	assert.ErrorIs(t, err, io.ErrNoProgress)
-}
-
-// onebyone returns at most 7 KiB per Read.
-type onebyone struct{ data []byte }
-
-func (o *onebyone) Read(p []byte) (int, error) {
-	if len(o.data) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), 7<<10)], o.data)
-	o.data = o.data[n:]
-	return n, nil
-}
-
-// zeroReader never makes progress.
-type zeroReader struct{}
-
-func (zeroReader) Read([]byte) (int, error) { return 0, nil }

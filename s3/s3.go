@@ -129,7 +129,7 @@ type Backend struct {
 	// once.
 	concurrency int
 	// anyReaderAt reads every io.ReaderAt body with ReadAt, not only those
-	// cheapReadAt knows (tests' bodies).
+	// multipart.CheapReadAt knows (tests' bodies).
 	anyReaderAt bool
 	// checksums is the option of the requests of a multipart or streamed
 	// upload: the client's checksum setting, WhenRequired when it has none
