@@ -6,16 +6,42 @@ import (
 )
 
 // ratio returns a/b of two results' medians (0 when one is missing).
+// ratio is a's figure over b's: the median of the per-round ratios when
+// both have one run per round (every client runs once per round, back to
+// back, in rotated order), so that a load that drifts between rounds
+// cancels out; else the ratio of the medians.
 func ratio(a, b *result) float64 {
 	if a == nil || b == nil || b.Value == 0 {
 		return 0
 	}
+	if r, ok := paired(a.Runs, b.Runs); ok {
+		return r
+	}
 	return a.Value / b.Value
+}
+
+// paired returns the median of a[i]/b[i], when a and b are runs of the same
+// rounds.
+func paired(a, b []float64) (float64, bool) {
+	if len(a) == 0 || len(a) != len(b) {
+		return 0, false
+	}
+	rs := make([]float64, len(a))
+	for i := range a {
+		if b[i] == 0 {
+			return 0, false
+		}
+		rs[i] = a[i] / b[i]
+	}
+	return median(rs), true
 }
 
 func cpuRatio(a, b *result) float64 {
 	if a == nil || b == nil || b.CPUus == 0 {
 		return 0
+	}
+	if r, ok := paired(a.CPURuns, b.CPURuns); ok {
+		return r
 	}
 	return a.CPUus / b.CPUus
 }
@@ -135,7 +161,7 @@ func markdown(rep *report, cfg *config) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Kite benchmark\n\n")
 	fmt.Fprintf(&b, "%s, %s, GOMAXPROCS %d, %s. Load average before %s, after %s. ", rep.Started.Format("2006-01-02 15:04 MST"), rep.GoVersion, rep.GOMAXPROCS, rep.CPU, rep.LoadBefore, rep.LoadAfter)
-	fmt.Fprintf(&b, "Each figure is the median of %d runs (windows of %s for MinIO small objects, half that in process), clients interleaved round-robin. ", rep.Runs, rep.Window)
+	fmt.Fprintf(&b, "Each figure is the median of %d runs (windows of %s for MinIO small objects, half that in process), clients interleaved round-robin; a ratio in the targets is the median of the per-round ratios (each round runs every client once, back to back). ", rep.Runs, rep.Window)
 	fmt.Fprintf(&b, "Client CPU: %s. Run took %.0f s.", rep.CPUMethod, rep.Seconds)
 	if rep.Quick {
 		b.WriteString(" **Quick run** (-quick): fewer runs, shorter windows, smaller objects.")
