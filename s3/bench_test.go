@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"testing"
 	"time"
 
@@ -73,6 +74,66 @@ func BenchmarkPut64MiB(b *testing.B) {
 		for b.Loop() {
 			in := &awss3.PutObjectInput{Bucket: &bucket, Key: aws.String("bench/64MiB-raw"), Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data)))}
 			if _, err := raw.PutObject(b.Context(), in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkStatGet4KiB stats and gets a 4 KiB object through the driver
+// (kite) and with the SDK (raw), each with its own client, on the MinIO of
+// scripts/servers.sh; -benchmem shows what the driver adds per call:
+//
+//	./scripts/servers.sh go test -run '^$' -bench StatGet4KiB -benchmem ./s3
+func BenchmarkStatGet4KiB(b *testing.B) {
+	s := server{"minio", testenv.MinIO(b)}
+	bucket := newBucket(b, s.client())
+	data := make([]byte, 4<<10)
+	kite, err := New(s.client(), bucket, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := kite.Put(context.Background(), benchKey, bytes.NewReader(data), backend.PutOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	raw := s.client()
+	buf := make([]byte, 32<<10)
+	drain := func(r io.ReadCloser) {
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+		r.Close()
+	}
+	b.Run("get/kite", func(b *testing.B) {
+		for b.Loop() {
+			rc, _, err := kite.Get(b.Context(), benchKey, backend.GetOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			drain(rc)
+		}
+	})
+	b.Run("get/raw", func(b *testing.B) {
+		for b.Loop() {
+			out, err := raw.GetObject(b.Context(), &awss3.GetObjectInput{Bucket: &bucket, Key: aws.String(benchKey)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			drain(out.Body)
+		}
+	})
+	b.Run("stat/kite", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := kite.Stat(b.Context(), benchKey); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stat/raw", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := raw.HeadObject(b.Context(), &awss3.HeadObjectInput{Bucket: &bucket, Key: aws.String(benchKey)}); err != nil {
 				b.Fatal(err)
 			}
 		}
