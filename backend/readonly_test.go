@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"iter"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/kitehq/kite/backend"
 	"github.com/kitehq/kite/conformance"
 	"github.com/kitehq/kite/internal/testserve"
+	"github.com/kitehq/kite/internal/wraptest"
 	"github.com/kitehq/kite/memory"
 )
 
@@ -35,72 +35,6 @@ func wrapMem(t conformance.T, mux *testserve.Mux) *memory.Backend {
 	return m
 }
 
-// splitRW reads through r and writes to w: it lets the conformance suite,
-// which writes its own fixtures, check every read path of a read-only r
-// over the store w. Close closes r and makes the writes fail too.
-type splitRW struct {
-	r, w   backend.Backend
-	closed atomic.Bool
-}
-
-func (s *splitRW) live(op, key string) error {
-	if s.closed.Load() {
-		return &backend.Error{Op: op, Driver: "split", Key: key, Err: backend.ErrClosed}
-	}
-	return nil
-}
-
-func (s *splitRW) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
-	if err := s.live("Put", key); err != nil {
-		return nil, err
-	}
-	return s.w.Put(ctx, key, r, opts)
-}
-
-func (s *splitRW) Get(ctx context.Context, key string, opts backend.GetOptions) (io.ReadCloser, *backend.Object, error) {
-	return s.r.Get(ctx, key, opts)
-}
-
-func (s *splitRW) Stat(ctx context.Context, key string) (*backend.Object, error) {
-	return s.r.Stat(ctx, key)
-}
-
-func (s *splitRW) Delete(ctx context.Context, key string) error {
-	if err := s.live("Delete", key); err != nil {
-		return err
-	}
-	return s.w.Delete(ctx, key)
-}
-
-func (s *splitRW) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[*backend.Object, error] {
-	return s.r.List(ctx, opts)
-}
-
-func (s *splitRW) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := s.live("Copy", dst); err != nil {
-		return nil, err
-	}
-	return s.w.Copy(ctx, dst, src)
-}
-
-func (s *splitRW) PresignGet(ctx context.Context, key string, opts backend.PresignOptions) (*backend.PresignedRequest, error) {
-	return s.r.PresignGet(ctx, key, opts)
-}
-
-func (s *splitRW) PresignPut(ctx context.Context, key string, opts backend.PresignOptions) (*backend.PresignedRequest, error) {
-	if err := s.live("PresignPut", key); err != nil {
-		return nil, err
-	}
-	return s.w.PresignPut(ctx, key, opts)
-}
-
-func (s *splitRW) Health(ctx context.Context) error { return s.r.Health(ctx) }
-
-func (s *splitRW) Close() error {
-	s.closed.Store(true)
-	return s.r.Close()
-}
-
 // TestReadOnlyConformance runs the whole suite with every read (Get, Stat,
 // List, PresignGet, Health, Close) through ReadOnly over a memory store and
 // the suite's writes straight to that store.
@@ -109,7 +43,7 @@ func TestReadOnlyConformance(t *testing.T) {
 	conformance.Run(t, conformance.Harness{
 		New: func(t conformance.T) backend.Backend {
 			m := wrapMem(t, mux)
-			return &splitRW{r: backend.ReadOnly(m), w: m}
+			return &wraptest.Split{R: backend.ReadOnly(m), W: m}
 		},
 		PublicHost: mux.Host(),
 	})

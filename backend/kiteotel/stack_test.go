@@ -2,8 +2,6 @@ package kiteotel_test
 
 import (
 	"context"
-	"io"
-	"iter"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,73 +12,9 @@ import (
 	"github.com/kitehq/kite/backend/kiteotel"
 	"github.com/kitehq/kite/conformance"
 	"github.com/kitehq/kite/internal/testserve"
+	"github.com/kitehq/kite/internal/wraptest"
 	"github.com/kitehq/kite/memory"
 )
-
-// splitRW reads through r and writes to w, so that the suite, which writes
-// its own fixtures, runs over a read-only r.
-type splitRW struct {
-	r, w   backend.Backend
-	closed atomic.Bool
-}
-
-func (s *splitRW) live(op, key string) error {
-	if s.closed.Load() {
-		return &backend.Error{Op: op, Driver: "split", Key: key, Err: backend.ErrClosed}
-	}
-	return nil
-}
-
-func (s *splitRW) Put(ctx context.Context, key string, r io.Reader, opts backend.PutOptions) (*backend.Object, error) {
-	if err := s.live("Put", key); err != nil {
-		return nil, err
-	}
-	return s.w.Put(ctx, key, r, opts)
-}
-
-func (s *splitRW) Get(ctx context.Context, key string, opts backend.GetOptions) (io.ReadCloser, *backend.Object, error) {
-	return s.r.Get(ctx, key, opts)
-}
-
-func (s *splitRW) Stat(ctx context.Context, key string) (*backend.Object, error) {
-	return s.r.Stat(ctx, key)
-}
-
-func (s *splitRW) Delete(ctx context.Context, key string) error {
-	if err := s.live("Delete", key); err != nil {
-		return err
-	}
-	return s.w.Delete(ctx, key)
-}
-
-func (s *splitRW) List(ctx context.Context, opts backend.ListOptions) iter.Seq2[*backend.Object, error] {
-	return s.r.List(ctx, opts)
-}
-
-func (s *splitRW) Copy(ctx context.Context, dst, src string) (*backend.Object, error) {
-	if err := s.live("Copy", dst); err != nil {
-		return nil, err
-	}
-	return s.w.Copy(ctx, dst, src)
-}
-
-func (s *splitRW) PresignGet(ctx context.Context, key string, opts backend.PresignOptions) (*backend.PresignedRequest, error) {
-	return s.r.PresignGet(ctx, key, opts)
-}
-
-func (s *splitRW) PresignPut(ctx context.Context, key string, opts backend.PresignOptions) (*backend.PresignedRequest, error) {
-	if err := s.live("PresignPut", key); err != nil {
-		return nil, err
-	}
-	return s.w.PresignPut(ctx, key, opts)
-}
-
-func (s *splitRW) Health(ctx context.Context) error { return s.r.Health(ctx) }
-
-func (s *splitRW) Close() error {
-	s.closed.Store(true)
-	return s.r.Close()
-}
 
 // countHandler counts records and remembers any that holds a URL or the
 // secret.
@@ -159,7 +93,7 @@ func TestStackConformance(t *testing.T) {
 				}
 			})
 
-			split := &splitRW{r: backend.ReadOnly(primary), w: primary}
+			split := &wraptest.Split{R: backend.ReadOnly(primary), W: primary}
 			mirror := backend.Mirror(split, secondary, backend.MirrorOptions{OnDivergence: func(_ context.Context, d backend.Divergence) {
 				mu.Lock()
 				defer mu.Unlock()
