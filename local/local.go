@@ -600,6 +600,30 @@ func (b *Backend) loadFileRoot(name string, buf []byte) (data []byte, f *os.File
 	return data, nil, size, nil
 }
 
+// openAttrs opens key's object file and reads and checks its attributes;
+// the caller closes f.
+func (b *Backend) openAttrs(key string) (f *os.File, a *attrs, dataSize int64, err error) {
+	f, size, err := b.openObject(key)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if a, dataSize, err = keyAttrs(f, size, key); err != nil {
+		f.Close()
+		return nil, nil, 0, err
+	}
+	return f, a, dataSize, nil
+}
+
+// keyAttrs reads the attributes of f, key's object file of size bytes, and
+// checks the key in them.
+func keyAttrs(f *os.File, size int64, key string) (*attrs, int64, error) {
+	a, dataSize, err := readAttrs(f, size)
+	if err == nil {
+		err = checkKey(a, key)
+	}
+	return a, dataSize, err
+}
+
 // checkKey verifies the key in a trailer. For a long last segment the file
 // name is a hash and the trailer is the only record of the key.
 func checkKey(a *attrs, key string) error {
@@ -658,10 +682,7 @@ func (b *Backend) get(ctx context.Context, key string, opts backend.GetOptions) 
 		}
 		return &reader{ctx: ctx, rs: bytes.NewReader(buf[off : off+n]), b: b, pooled: bp}, a.object(dataSize), nil
 	}
-	a, dataSize, err := readAttrs(f, size)
-	if err == nil {
-		err = checkKey(a, key)
-	}
+	a, dataSize, err := keyAttrs(f, size, key)
 	var off, n int64
 	if err == nil {
 		off, n, err = opts.Range(dataSize)
@@ -748,18 +769,11 @@ func (b *Backend) Stat(ctx context.Context, key string) (*backend.Object, error)
 	if err := b.ready(ctx); err != nil {
 		return nil, wrap("Stat", key, err)
 	}
-	f, size, err := b.openObject(key)
+	f, a, dataSize, err := b.openAttrs(key)
 	if err != nil {
 		return nil, wrap("Stat", key, err)
 	}
-	defer f.Close()
-	a, dataSize, err := readAttrs(f, size)
-	if err == nil {
-		err = checkKey(a, key)
-	}
-	if err != nil {
-		return nil, wrap("Stat", key, err)
-	}
+	f.Close()
 	return a.object(dataSize), nil
 }
 
@@ -826,18 +840,11 @@ func (b *Backend) Copy(ctx context.Context, dst, src string) (*backend.Object, e
 	if err := b.ready(ctx); err != nil {
 		return nil, wrap("Copy", dst, err)
 	}
-	in, size, err := b.openObject(src)
+	in, sa, dataSize, err := b.openAttrs(src)
 	if err != nil {
 		return nil, wrap("Copy", src, err)
 	}
 	defer in.Close()
-	sa, dataSize, err := readAttrs(in, size)
-	if err == nil {
-		err = checkKey(sa, src)
-	}
-	if err != nil {
-		return nil, wrap("Copy", src, err)
-	}
 	a := &attrs{Key: dst, ContentType: sa.ContentType, Metadata: sa.Metadata, ETag: newETag()}
 	fill := func(f *os.File) (int64, error) {
 		// in's offset is 0: it was only read with pread.
