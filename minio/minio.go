@@ -211,9 +211,9 @@ type Backend struct {
 	// signer signs for the public endpoint with SigV4 credentials, 4 times
 	// faster than presigner; nil for a Google endpoint, which minio-go signs
 	// with V2.
-	signer *sigv4.Presigner
-	bucket    string
-	partSize  int64
+	signer   *sigv4.Presigner
+	bucket   string
+	partSize int64
 	// concurrency is how many parts of a body read with ReadAt are sent
 	// at once.
 	concurrency int
