@@ -47,8 +47,9 @@ func KindOf(status int, code string) error {
 
 // ParseEndpoint parses an endpoint given as a URL ("https://files.example.com",
 // "http://127.0.0.1:9000") or as host[:port], which takes the scheme of secure.
-// It returns the scheme and host; a path, query, fragment or user information
-// is an error.
+// It returns the scheme and host, without the scheme's default port (443,
+// 80), which browsers leave out of the Host they send and of the URL; a path,
+// query, fragment or user information is an error.
 func ParseEndpoint(s string, secure bool) (*url.URL, error) {
 	if s == "" {
 		return nil, backend.Errorf(backend.ErrInvalidArgument, "empty endpoint")
@@ -65,7 +66,11 @@ func ParseEndpoint(s string, secure bool) (*url.URL, error) {
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, backend.Errorf(backend.ErrInvalidArgument, "endpoint: want http(s)://host[:port] or host[:port]")
 	}
-	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+	host := u.Host
+	if u.Scheme == "https" && u.Port() == "443" || u.Scheme == "http" && u.Port() == "80" {
+		host = strings.TrimSuffix(host, ":"+u.Port())
+	}
+	return &url.URL{Scheme: u.Scheme, Host: host}, nil
 }
 
 // ListRange adapts a listing's prefix and start-after to servers that refuse

@@ -43,6 +43,12 @@ func TestParseEndpoint(t *testing.T) {
 		"localhost:9000":            "http://localhost:9000",
 		"https://files.example.com": "https://files.example.com",
 		"http://127.0.0.1:9000/":    "http://127.0.0.1:9000",
+		// A default port is left out, as browsers leave it out.
+		"https://files.example.com:443": "https://files.example.com",
+		"http://files.example.com:80":   "http://files.example.com",
+		"https://[::1]:443":             "https://[::1]",
+		"http://files.example.com:443":  "http://files.example.com:443",
+		"localhost:80":                  "http://localhost",
 	} {
 		u, err := ParseEndpoint(in, false)
 		require.NoError(t, err, in)

@@ -26,7 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,8 +63,7 @@ type Presigner struct {
 	path    string // the escaped path prefix, without a trailing '/'
 	region  string
 	service string
-	mu      sync.Mutex
-	key     *signingKey // the key of the last day signed
+	key     atomic.Pointer[signingKey] // the key of the last day signed
 }
 
 type signingKey struct {
@@ -241,19 +240,14 @@ func (p *Presigner) Presign(c Credentials, r Request) (string, time.Time, error)
 
 // signingKey returns the key of secret for date, derived once a day.
 func (p *Presigner) signingKey(secret, date string) []byte {
-	p.mu.Lock()
-	k := p.key
-	p.mu.Unlock()
-	if k != nil && k.date == date && hmac.Equal([]byte(k.secret), []byte(secret)) {
+	if k := p.key.Load(); k != nil && k.date == date && hmac.Equal([]byte(k.secret), []byte(secret)) {
 		return k.key
 	}
 	key := hmacSHA256([]byte("AWS4"+secret), date)
 	key = hmacSHA256(key, p.region)
 	key = hmacSHA256(key, p.service)
 	key = hmacSHA256(key, "aws4_request")
-	p.mu.Lock()
-	p.key = &signingKey{secret: secret, date: date, key: key}
-	p.mu.Unlock()
+	p.key.Store(&signingKey{secret: secret, date: date, key: key})
 	return key
 }
 
