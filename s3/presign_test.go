@@ -19,7 +19,9 @@ import (
 
 type staticProvider aws.Credentials
 
-func (s staticProvider) Retrieve(context.Context) (aws.Credentials, error) { return aws.Credentials(s), nil }
+func (s staticProvider) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials(s), nil
+}
 
 // presignClients are the configurations sigv4 must reproduce: an
 // S3-compatible server by URL, a public endpoint, AWS virtual-hosted and
