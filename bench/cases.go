@@ -82,6 +82,7 @@ type spec struct {
 	unit     string        // ops/s or MB/s
 	cpu      bool
 	prepared bool // objects for get/stat already stored
+	paired   bool // cfg.pairedRuns rounds, not cfg.runs
 }
 
 func runSpec(ctx context.Context, cfg *config, rep *report, sp spec) error {
@@ -123,7 +124,11 @@ func runSpec(ctx context.Context, cfg *config, rep *report, sp spec) error {
 					return fmt.Errorf("%s %s c=%d: %w", c.name, op, conc, w.err)
 				}
 			}
-			for r := range cfg.runs {
+			runs := cfg.runs
+			if sp.paired {
+				runs = cfg.pairedRuns
+			}
+			for r := range runs {
 				for j := range sp.clients {
 					ci := (j + r) % len(sp.clients)
 					req0[ci] = sp.clients[ci].s.requests()
@@ -156,13 +161,13 @@ func runSpec(ctx context.Context, cfg *config, rep *report, sp spec) error {
 }
 
 func caseMinioSmall(ctx context.Context, cfg *config, rep *report, e serverEnv) error {
-	clients, err := s3Clients(ctx, e)
+	clients, err := s3Clients(ctx, e, true)
 	if err != nil {
 		return err
 	}
 	return runSpec(ctx, cfg, rep, spec{
 		cs: "minio-4k", clients: clients, ops: []string{"put", "get", "stat"}, concs: cfg.concs,
-		data: pattern(smallSize), bufSize: 32 << 10, window: cfg.window, unit: "ops/s", cpu: true,
+		data: pattern(smallSize), bufSize: 32 << 10, window: cfg.window, unit: "ops/s", cpu: true, paired: true,
 	})
 }
 
@@ -170,12 +175,12 @@ func caseMinioSmall(ctx context.Context, cfg *config, rep *report, e serverEnv) 
 // be in flight per window on a 2-core machine whose MinIO is already the
 // bottleneck at 1, and the case would take minutes.
 func caseMinioBig(ctx context.Context, cfg *config, rep *report, e serverEnv) error {
-	clients, err := s3Clients(ctx, e)
+	clients, err := s3Clients(ctx, e, true)
 	if err != nil {
 		return err
 	}
 	data := pattern(int(cfg.bigSize))
-	sp := spec{cs: "minio-64m", clients: clients, concs: []int{1}, data: data, bufSize: 1 << 20, unit: "MB/s", cpu: true, prepared: true}
+	sp := spec{cs: "minio-64m", clients: clients, concs: []int{1}, data: data, bufSize: 1 << 20, unit: "MB/s", cpu: true, prepared: true, paired: true}
 	sp.ops, sp.count = []string{"put"}, cfg.bigPuts
 	if err := runSpec(ctx, cfg, rep, sp); err != nil {
 		return err
@@ -190,11 +195,11 @@ func caseLocalSmall(ctx context.Context, cfg *config, rep *report) error {
 		if err != nil {
 			return err
 		}
-		clients, err := localClients(parent)
+		clients, err := localClients(parent, true)
 		if err == nil {
 			err = runSpec(ctx, cfg, rep, spec{
 				cs: "local-4k", env: env.name, clients: clients, ops: []string{"put", "get"}, concs: cfg.concs,
-				data: pattern(smallSize), bufSize: 32 << 10, window: cfg.window / 2, unit: "ops/s", cpu: true,
+				data: pattern(smallSize), bufSize: 32 << 10, window: cfg.window / 2, unit: "ops/s", cpu: true, paired: true,
 			})
 		}
 		os.RemoveAll(parent)
@@ -211,7 +216,7 @@ func caseLocalBig(ctx context.Context, cfg *config, rep *report) error {
 		return err
 	}
 	defer os.RemoveAll(parent)
-	clients, err := localClients(parent)
+	clients, err := localClients(parent, false)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ import (
 func casePresign(ctx context.Context, cfg *config, rep *report, e serverEnv, haveMinio bool) error {
 	var clients []client
 	if haveMinio {
-		cs, err := s3Clients(ctx, e)
+		cs, err := s3Clients(ctx, e, false)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func casePresign(ctx context.Context, cfg *config, rep *report, e serverEnv, hav
 		return err
 	}
 	defer os.RemoveAll(parent)
-	lc, err := localClients(parent)
+	lc, err := localClients(parent, false)
 	if err != nil {
 		return err
 	}

@@ -149,10 +149,13 @@ type awsStore struct {
 	req *atomic.Int64
 }
 
+// put sends what the s3 driver's Put sends for the same object: with a
+// Content-Type (the driver always stores one, as minio-go does by default).
 func (a awsStore) put(ctx context.Context, key string, data []byte) error {
 	_, err := a.c.PutObject(ctx, &awss3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(key),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+		ContentType: aws.String("application/octet-stream"),
 	})
 	return err
 }
@@ -305,6 +308,10 @@ func newMinioClient(e serverEnv) (*mc.Client, *atomic.Int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return newMinioClientRT(e, tr)
+}
+
+func newMinioClientRT(e serverEnv, tr http.RoundTripper) (*mc.Client, *atomic.Int64, error) {
 	n := new(atomic.Int64)
 	c, err := mc.New(e.endpoint, &mc.Options{
 		Creds:        mcreds.NewStaticV4(e.access, e.secret, ""),
@@ -320,6 +327,10 @@ func newMinioClient(e serverEnv) (*mc.Client, *atomic.Int64, error) {
 // server: path style, checksums only where required (what the s3 driver's
 // Open sets), the SDK's default HTTP client, each with its own pool.
 func newAWSClient(e serverEnv) (*awss3.Client, *atomic.Int64) {
+	return newAWSClientDoer(e, awshttp.NewBuildableClient())
+}
+
+func newAWSClientDoer(e serverEnv, d awss3.HTTPClient) (*awss3.Client, *atomic.Int64) {
 	n := new(atomic.Int64)
 	c := awss3.New(awss3.Options{
 		Region:                     region,
@@ -328,14 +339,20 @@ func newAWSClient(e serverEnv) (*awss3.Client, *atomic.Int64) {
 		UsePathStyle:               true,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		HTTPClient:                 countingDoer{awshttp.NewBuildableClient(), n},
+		HTTPClient:                 countingDoer{d, n},
 	})
 	return c, n
 }
 
+// aaSuffix names the A/A control: a second, identical instance of a
+// baseline client, each with its own connections, measured like any other
+// client. Its ratio to the first instance shows how far two identical
+// clients land apart in one run: the noise of the measurement.
+const aaSuffix = " (A/A)"
+
 // s3Clients returns the five MinIO clients of the comparison, in the order
-// of the table.
-func s3Clients(ctx context.Context, e serverEnv) ([]client, error) {
+// of the table, and with aa the A/A controls of minio-go and aws-sdk-go-v2.
+func s3Clients(ctx context.Context, e serverEnv, aa bool) ([]client, error) {
 	mk, mkN, err := newMinioClient(e)
 	if err != nil {
 		return nil, err
@@ -363,13 +380,24 @@ func s3Clients(ctx context.Context, e serverEnv) ([]client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []client{
+	cs := []client{
 		{"kite minio", kiteStore{kmin, mkN}},
 		{"minio-go", minioStore{mr, mrN}},
 		{"kite s3", kiteStore{ks, akN}},
 		{"aws-sdk-go-v2", awsStore{ar, awss3.NewPresignClient(ar), arN}},
 		{"gocloud s3blob", blobStore{sb, abN}},
-	}, nil
+	}
+	if aa {
+		m2, m2N, err := newMinioClient(e)
+		if err != nil {
+			return nil, err
+		}
+		a2, a2N := newAWSClient(e)
+		cs = append(cs,
+			client{"minio-go" + aaSuffix, minioStore{m2, m2N}},
+			client{"aws-sdk-go-v2" + aaSuffix, awsStore{a2, awss3.NewPresignClient(a2), a2N}})
+	}
+	return cs, nil
 }
 
 func ensureBucket(ctx context.Context, e serverEnv) error {
@@ -410,8 +438,8 @@ func newFileblob(dir string, meta bool) (*blob.Bucket, error) {
 }
 
 // localClients: Kite local (nosync) vs raw temp+rename vs fileblob, each in
-// its own directory under parent.
-func localClients(parent string) ([]client, error) {
+// its own directory under parent; with aa also the A/A control of fileblob.
+func localClients(parent string, aa bool) ([]client, error) {
 	kd, rd, fd := filepath.Join(parent, "kite"), filepath.Join(parent, "raw"), filepath.Join(parent, "fileblob")
 	kl, err := newLocal(kd)
 	if err != nil {
@@ -424,11 +452,19 @@ func localClients(parent string) ([]client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []client{
+	cs := []client{
 		{"kite local", kiteStore{b: kl}},
 		{"raw temp+rename", rawStore{rd}},
 		{"gocloud fileblob", blobStore{b: fb}},
-	}, nil
+	}
+	if aa {
+		fb2, err := newFileblob(filepath.Join(parent, "fileblob-aa"), true)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, client{"gocloud fileblob" + aaSuffix, blobStore{b: fb2}})
+	}
+	return cs, nil
 }
 
 func memoryClients() ([]client, error) {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/kitehq/kite/backend"
+	"github.com/kitehq/kite/internal/s3canned"
 	"github.com/kitehq/kite/internal/testenv"
 )
 
@@ -138,4 +141,95 @@ func BenchmarkStatGet4KiB(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkClientCPU is what the driver adds to the SDK per 4 KiB put, get
+// and stat, without the noise of a server on the same cores: both clients
+// talk to s3canned, which answers in process, so with -cpu 1 ns/op is the
+// client's CPU per request (SDK, driver, GC):
+//
+//	go test -run '^$' -bench ClientCPU -cpu 1 -count 8 ./s3
+func BenchmarkClientCPU(b *testing.B) {
+	data := make([]byte, 4<<10)
+	mk := func() *awss3.Client {
+		return awss3.New(awss3.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1"), UsePathStyle: true,
+			Credentials:                staticProvider{AccessKeyID: "AKBENCH", SecretAccessKey: "bench-secret"},
+			HTTPClient:                 &http.Client{Transport: &s3canned.Transport{Body: data}},
+			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+			ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		})
+	}
+	kite, err := New(mk(), "bucket", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := mk()
+	ctx := context.Background()
+	buf := make([]byte, 32<<10)
+	drain := func(r io.ReadCloser) {
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+		r.Close()
+	}
+	for _, op := range []struct {
+		name      string
+		kite, raw func() error
+	}{
+		{"put", func() error {
+			_, err := kite.Put(ctx, benchKey, bytes.NewReader(data), backend.PutOptions{Size: int64(len(data))})
+			return err
+		}, func() error {
+			_, err := raw.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String(benchKey),
+				Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String(backend.DefaultContentType)})
+			return err
+		}},
+		{"get", func() error {
+			rc, _, err := kite.Get(ctx, benchKey, backend.GetOptions{})
+			if err == nil {
+				drain(rc)
+			}
+			return err
+		}, func() error {
+			out, err := raw.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String(benchKey)})
+			if err == nil {
+				drain(out.Body)
+			}
+			return err
+		}},
+		{"stat", func() error {
+			_, err := kite.Stat(ctx, benchKey)
+			return err
+		}, func() error {
+			_, err := raw.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String("bucket"), Key: aws.String(benchKey)})
+			return err
+		}},
+	} {
+		for _, c := range []struct {
+			name string
+			fn   func() error
+		}{{"kite", op.kite}, {"raw", op.raw}} {
+			b.Run(op.name+"/"+c.name, func(b *testing.B) {
+				c0 := cpuTime()
+				for b.Loop() {
+					if err := c.fn(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// cpuTime is the CPU time (user + system) of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
