@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKeyPath$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
 	$(GO) test -run '^$$' -fuzz '^FuzzTrailer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./local
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/signurl
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchesMinioGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/sigv4
 
 ## stress: the long fault, crash, cluster and load tests (TestStress*, KITE_STRESS=1), under 10 minutes;
 ## -v, so that each test logs its figures (faults, kills, objects verified, ops/s)

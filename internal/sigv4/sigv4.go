@@ -126,9 +126,6 @@ func (p *Presigner) Presign(c Credentials, r Request) (string, time.Time, error)
 	if c.AccessKey == "" || c.SecretKey == "" {
 		return "", time.Time{}, errors.New("sigv4: no credentials to sign with")
 	}
-	if strings.ContainsAny(c.AccessKey, "/&=# ") {
-		return "", time.Time{}, errors.New("sigv4: the access key has a character SigV4 cannot scope")
-	}
 	if r.Expires < time.Second || r.Expires > MaxExpires {
 		return "", time.Time{}, fmt.Errorf("sigv4: expiry %v: want 1s to 7 days", r.Expires)
 	}
