@@ -720,25 +720,10 @@ func (b *Backend) presign(ctx context.Context, method, key string, exp time.Dura
 // The query is scanned, not parsed: parsing it again cost a tenth of a
 // presign.
 func expiry(u *url.URL, exp time.Duration) time.Time {
-	if t, ok := amzDate(u.RawQuery); ok {
+	if t, ok := sigv4.SigningTime(u.RawQuery); ok {
 		return t.Add(exp.Truncate(time.Second))
 	}
 	return time.Now().Add(exp)
-}
-
-// amzDate returns the X-Amz-Date of a SigV4 query. Values are
-// percent-encoded, so no "&" or "=" inside one can fool the scan.
-func amzDate(query string) (time.Time, bool) {
-	const name = "X-Amz-Date="
-	for query != "" {
-		var param string
-		param, query, _ = strings.Cut(query, "&")
-		if v, ok := strings.CutPrefix(param, name); ok {
-			t, err := time.Parse("20060102T150405Z", v)
-			return t, err == nil
-		}
-	}
-	return time.Time{}, false
 }
 
 // Health checks that the bucket exists and the credentials may reach it.

@@ -313,17 +313,8 @@ func escapeSet(s string, keepSlash bool) string {
 // byte for byte. The error says where they part, never what either holds.
 func (p *Presigner) Verify(sdkURL string, c Credentials, r Request) error {
 	_, query, _ := strings.Cut(sdkURL, "?")
-	var date string
-	for query != "" {
-		var param string
-		param, query, _ = strings.Cut(query, "&")
-		if v, ok := strings.CutPrefix(param, "X-Amz-Date="); ok {
-			date = v
-			break
-		}
-	}
-	t, err := time.Parse(amzDateForm, date)
-	if err != nil {
+	t, ok := SigningTime(query)
+	if !ok {
 		return errors.New("sigv4: the SDK's URL has no X-Amz-Date")
 	}
 	r.Time = t
@@ -345,4 +336,20 @@ func (p *Presigner) Verify(sdkURL string, c Credentials, r Request) error {
 		return fmt.Errorf("sigv4: the URL differs from the SDK's in %s, at byte %d", part, i)
 	}
 	return nil
+}
+
+// SigningTime returns the X-Amz-Date of a SigV4 query (a URL's RawQuery).
+// The query is scanned, not parsed (parsing it cost a tenth of an SDK's
+// presign): values are percent-encoded, so no "&" or "=" inside one can
+// fool the scan.
+func SigningTime(query string) (time.Time, bool) {
+	for query != "" {
+		var param string
+		param, query, _ = strings.Cut(query, "&")
+		if v, ok := strings.CutPrefix(param, "X-Amz-Date="); ok {
+			t, err := time.Parse(amzDateForm, v)
+			return t, err == nil
+		}
+	}
+	return time.Time{}, false
 }

@@ -251,3 +251,20 @@ func BenchmarkPresign(b *testing.B) {
 		}
 	}
 }
+
+func TestSigningTime(t *testing.T) {
+	at := time.Date(2026, 12, 4, 19, 2, 0, 0, time.UTC)
+	for q, ok := range map[string]bool{
+		"X-Amz-Date=20261204T190200Z":                                true,
+		"a=1&X-Amz-Date=20261204T190200Z&b=X-Amz-Date%3D1":           true,
+		"response-content-disposition=X-Amz-Date%3D20261204T190200Z": false,
+		"X-Amz-Date=2026-12-04":                                      false,
+		"":                                                           false,
+	} {
+		got, found := sigv4.SigningTime(q)
+		assert.Equal(t, ok, found, q)
+		if ok {
+			assert.Equal(t, at, got, q)
+		}
+	}
+}
