@@ -100,15 +100,7 @@ func BenchmarkStatGet4KiB(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw := s.client()
-	buf := make([]byte, 32<<10)
-	drain := func(r io.ReadCloser) {
-		for {
-			if _, err := r.Read(buf); err != nil {
-				break
-			}
-		}
-		r.Close()
-	}
+	drain := drainer()
 	b.Run("get/kite", func(b *testing.B) {
 		for b.Loop() {
 			rc, _, err := kite.Get(b.Context(), benchKey, backend.GetOptions{})
@@ -166,15 +158,7 @@ func BenchmarkClientCPU(b *testing.B) {
 	}
 	raw := mk()
 	ctx := context.Background()
-	buf := make([]byte, 32<<10)
-	drain := func(r io.ReadCloser) {
-		for {
-			if _, err := r.Read(buf); err != nil {
-				break
-			}
-		}
-		r.Close()
-	}
+	drain := drainer()
 	for _, op := range []struct {
 		name      string
 		kite, raw func() error
@@ -232,4 +216,18 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// drainer returns a func that reads a body to its end through one 32 KiB
+// buffer and closes it.
+func drainer() func(io.ReadCloser) {
+	buf := make([]byte, 32<<10)
+	return func(r io.ReadCloser) {
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+		r.Close()
+	}
 }
