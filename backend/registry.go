@@ -173,7 +173,13 @@ func Redacted(u *url.URL) string {
 		}
 		c.RawQuery = q.Encode()
 	}
-	return c.String()
+	s := c.String()
+	if c.Scheme != "" && c.Opaque == "" && c.Host == "" && c.User == nil && c.Path == "" && !c.OmitHost {
+		// "mem://" parses to a URL without host or path, which String
+		// writes as "mem:".
+		s = c.Scheme + "://" + strings.TrimPrefix(s, c.Scheme+":")
+	}
+	return s
 }
 
 func isSecretParam(name string) bool {

@@ -66,6 +66,14 @@ func TestRedactURL(t *testing.T) {
 	}
 	assert.Contains(t, backend.RedactURL("gs://b?private_key_path=/etc/key.json"), "key.json")
 	assert.Equal(t, "<unparseable URL>", backend.RedactURL("s3://a b:c%zz@h"))
+	for in, want := range map[string]string{
+		"mem://":                              "mem://",
+		"mem://?base_url=http://x/&secret=s3": "mem://?base_url=http%3A%2F%2Fx%2F&secret=REDACTED",
+		"file:///tmp/docs":                    "file:///tmp/docs",
+		"gs://bucket":                         "gs://bucket",
+	} {
+		assert.Equal(t, want, backend.RedactURL(in), in)
+	}
 }
 
 func TestParams(t *testing.T) {
