@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -186,4 +187,52 @@ func TestPresignProbeRetried(t *testing.T) {
 	_, err = b.PresignGet(context.Background(), "k", backend.PresignOptions{})
 	require.NoError(t, err)
 	assert.NotNil(t, b.fast.get.Load().signer)
+}
+
+// TestPresignSigV4Live: the URLs sigv4 signs work on each test server: a
+// GET returns the object, a PUT with the signed type and length stores it,
+// and a PUT with another type is refused.
+func TestPresignSigV4Live(t *testing.T) {
+	eachServer(t, true, func(t *testing.T, s server) {
+		ctx := context.Background()
+		bucket := newBucket(t, s.client())
+		b, err := New(s.client(), bucket, Options{})
+		require.NoError(t, err)
+		key := "user/doc/ünï code & 100%.txt"
+		_, err = b.Put(ctx, key, strings.NewReader("hello"), backend.PutOptions{})
+		require.NoError(t, err)
+
+		get, err := b.PresignGet(ctx, key, backend.PresignOptions{ContentDisposition: `attachment; filename="a.txt"`})
+		require.NoError(t, err)
+		require.NotNil(t, b.fast.get.Load().signer, "signed by sigv4")
+		resp, err := http.Get(get.URL)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		assert.Equal(t, "hello", string(body))
+		assert.Equal(t, `attachment; filename="a.txt"`, resp.Header.Get("Content-Disposition"))
+
+		put, err := b.PresignPut(ctx, "user/doc/new.pdf", backend.PresignOptions{ContentType: "application/pdf", Size: 4})
+		require.NoError(t, err)
+		require.NotNil(t, b.fast.put.Load().signer, "signed by sigv4")
+		send := func(contentType string) int {
+			req, err := http.NewRequest(http.MethodPut, put.URL, strings.NewReader("%PDF"))
+			require.NoError(t, err)
+			for k, v := range put.Header {
+				req.Header[k] = v
+			}
+			req.Header.Set("Content-Type", contentType)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		assert.Equal(t, http.StatusForbidden, send("text/html"))
+		assert.Equal(t, http.StatusOK, send("application/pdf"))
+		obj, err := b.Stat(ctx, "user/doc/new.pdf")
+		require.NoError(t, err)
+		assert.Equal(t, "application/pdf", obj.ContentType)
+		assert.Equal(t, int64(4), obj.Size)
+	})
 }
