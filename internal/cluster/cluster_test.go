@@ -327,7 +327,17 @@ func twoNodesDown(t *testing.T, bin string) {
 		for i := range body {
 			body[i] = byte(rnd.Uint32())
 		}
-		_, err := nodes[j%4].drivers()[j%2].Put(ctx, key, bytes.NewReader(body), backend.PutOptions{Size: int64(len(body))})
+		// A healthy cluster sheds load with 503 SlowDown now and then on
+		// 2 cores (this test runs beside OneNodeKilled's): retried after a
+		// backoff, as in the load, before any node is down.
+		var err error
+		for attempt := 1; attempt <= maxAttempts; attempt++ {
+			_, err = nodes[j%4].drivers()[j%2].Put(ctx, key, bytes.NewReader(body), backend.PutOptions{Size: int64(len(body))})
+			if !isSlowDown(err) {
+				break
+			}
+			time.Sleep(slowDownBackoff * time.Duration(attempt))
+		}
 		require.NoError(t, err)
 		want[key] = version{present: true, size: int64(len(body)), sum: sha256.Sum256(body)}
 		keys = append(keys, key)
