@@ -72,7 +72,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	// Endpoints one by one, each with its own directory (FACTS.md).
 	for i, p := range c.ports {
-		drive := filepath.Join(cfg.Dir, "drive"+strconv.Itoa(i+1))
+		drive := c.Drive(i)
 		if err := os.MkdirAll(drive, 0o750); err != nil {
 			return nil, err
 		}
@@ -95,6 +95,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 
 // Nodes returns the number of nodes.
 func (c *Cluster) Nodes() int { return len(c.ports) }
+
+// Drive returns the directory of node i's drive.
+func (c *Cluster) Drive(i int) string { return filepath.Join(c.cfg.Dir, "drive"+strconv.Itoa(i+1)) }
 
 // Endpoint returns node i's host:port.
 func (c *Cluster) Endpoint(i int) string { return "127.0.0.1:" + strconv.Itoa(c.ports[i]) }
