@@ -23,7 +23,7 @@ import (
 // shown, for this client's configuration, that it writes the same URL: at
 // the first presign of each method the SDK signs a probe key, and sigv4
 // signs it again at the SDK's own X-Amz-Date; when the two are the same byte
-// for byte, that method's URLs are signed by sigv4 from then on (12 times
+// for byte, that method's URLs are signed by sigv4 from then on (about 10 times
 // faster), with the credentials the SDK would use (the client's cached
 // provider). Any configuration sigv4 does not reproduce (SigV4a, S3
 // Express, anonymous credentials, an APIOptions step that changes the URL)
