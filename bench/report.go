@@ -10,7 +10,7 @@ import (
 // ratio is a's figure over b's: the median of the per-round ratios when
 // both have one run per round (every client runs once per round, back to
 // back, in rotated order), so that a load that drifts between rounds
-// cancels out; else the ratio of the medians. CPU ratios when cpu.
+// cancels out; else the ratio of the medians.
 func ratio(a, b *result) float64 { return ratioOf(a, b, false).v }
 
 type ratioStat struct {
@@ -18,6 +18,7 @@ type ratioStat struct {
 	ci []float64 // 90 % bootstrap interval of v; nil when not paired
 }
 
+// ratioOf is ratio, of the CPU per op when cpu, with its interval.
 func ratioOf(a, b *result, cpu bool) ratioStat {
 	if a == nil || b == nil {
 		return ratioStat{}
